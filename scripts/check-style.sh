@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host-side checks of our kernel code, as suites in the guest's marker
+# format (scripts/check-results.py reads them with --host-tap):
+#
+#   style/checkpatch  scripts/checkpatch.pl --strict on every C file and
+#                     header we own, and on every patch in patches/;
+#   style/build-W1-sparse
+#                     our objects rebuilt with W=1 (extra warnings) and C=1
+#                     (sparse); any warning fails;
+#   style/kernel-doc  scripts/kernel-doc -none on our files; any warning
+#                     fails.
+#
+# Needs a configured tree: run after scripts/build-kernel.sh FLAVOUR
+# (default test).
+
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/lib.sh"
+
+FLAVOUR=${1:-test}
+SRC=$ROOT/build/linux
+OBJ=$ROOT/build/obj-$FLAVOUR
+
+# Our kernel sources, relative to the tree.
+KFILES=$(cd "$ROOT" && ls mm/*.c mm/*.h include/linux/*.h include/uapi/linux/*.h 2>/dev/null)
+UFILES=$(cd "$ROOT" && ls tools/testing/selftests/secretmem/*.c tools/testing/selftests/secretmem/*.h 2>/dev/null)
+OBJS=$(cd "$ROOT" && ls mm/*.c 2>/dev/null | sed 's/\.c$/.o/')
+
+# ENOSYS: memfd_secret() returns -ENOSYS when secretmem is off; that is the
+# system call's documented ABI, which checkpatch cannot know.
+CP_IGNORE=FILE_PATH_CHANGES,ENOSYS
+
+n=0
+tap_begin() { echo "# secretpool-suite: $1"; echo "TAP version 13"; n=0; }
+tap_result() {		# ok|not_ok DESCRIPTION [OUTPUT]
+	n=$((n + 1))
+	if [ "$1" = ok ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		[ -n "${3:-}" ] && printf '%s\n' "$3" | head -40 | sed 's/^/# /'
+	fi
+}
+tap_end() { echo "1..$n"; echo "# secretpool-suite-exit: $1 0"; }
+
+tap_begin style/checkpatch
+cd "$SRC"
+for f in $KFILES $UFILES; do
+	out=$(./scripts/checkpatch.pl --strict --no-summary --terse --show-types \
+		--ignore $CP_IGNORE -f "$f" 2>&1)
+	if [ -z "$out" ]; then tap_result ok "$f"; else tap_result not_ok "$f" "$out"; fi
+done
+for p in "$ROOT"/patches/*.patch; do
+	[ -f "$p" ] || continue
+	out=$(./scripts/checkpatch.pl --strict --no-summary --terse --show-types \
+		--ignore $CP_IGNORE "$p" 2>&1)
+	if [ -z "$out" ]; then
+		tap_result ok "patches/$(basename "$p")"
+	else
+		tap_result not_ok "patches/$(basename "$p")" "$out"
+	fi
+done
+tap_end style/checkpatch
+
+tap_begin style/kernel-doc
+for f in $KFILES; do
+	out=$(./scripts/kernel-doc -none "$f" 2>&1)
+	if [ -z "$out" ]; then tap_result ok "$f"; else tap_result not_ok "$f" "$out"; fi
+done
+tap_end style/kernel-doc
+
+tap_begin style/build-W1-sparse
+if [ ! -f "$OBJ/.config" ]; then
+	tap_result not_ok "configured tree" "no $OBJ/.config: build the kernel first"
+else
+	export CCACHE_DIR=${CCACHE_DIR:-$ROOT/build/ccache}
+	for o in $OBJS; do
+		# Force the object to be rebuilt so every warning shows again.
+		rm -f "$OBJ/$o"
+		out=$(make -C "$SRC" O="$OBJ" -s W=1 C=1 CC="ccache gcc" "$o" 2>&1 |
+			grep -v -e '^make\[' -e 'Entering directory' -e 'Leaving directory')
+		if [ -z "$out" ]; then tap_result ok "$o"; else tap_result not_ok "$o" "$out"; fi
+		# Leave a normally built object behind for the next kernel build.
+		rm -f "$OBJ/$o"
+	done
+fi
+tap_end style/build-W1-sparse
