@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memfd_secret(): memory that only the processes mapping it can reach.
+ *
+ * This is the secretpool project's front end for secretmem.  Its user
+ * interface and guarantees are upstream's:
+ *
+ *  - memfd_secret(flags) takes O_CLOEXEC and nothing else (EINVAL), and
+ *    fails with ENOSYS unless the kernel was booted with
+ *    secretmem.enable=1 and the architecture can change its direct map;
+ *  - the file is sized once with ftruncate() (growing a file that has a
+ *    size fails with EINVAL) and used only through MAP_SHARED mappings
+ *    (EINVAL otherwise); read(), write() and friends are refused; its
+ *    mount is noexec, so PROT_EXEC mappings are refused;
+ *  - every page is charged to the owner's RLIMIT_MEMLOCK when it is first
+ *    faulted in (SIGBUS past the limit) and is removed from the kernel's
+ *    direct map, so GUP, ptrace() and process_vm_readv() cannot reach it;
+ *  - pages are never swapped, migrated or dumped (VM_DONTDUMP), and
+ *    hibernation is refused while any secretmem file is open.
+ *
+ * What differs is where the pages come from.  With CONFIG_SECRETMEM_POOL
+ * and the pool switched on (mm/secretpool.c), pages come zeroed and already
+ * unmapped from whole 2M regions, so a fault changes no page table of the
+ * kernel and flushes no TLB, and nothing splits the direct map.  Otherwise,
+ * and whenever the pool cannot serve, a page is taken from the page
+ * allocator and removed from the direct map on its own, as upstream does.
+ *
+ * Pages are put in the file's page cache but never on an LRU list: they can
+ * be neither reclaimed nor migrated anyway, and a pool page must not be on
+ * an LRU when it goes back to the pool.  ->free_folio() hands pool pages
+ * back to the pool and maps the others back into the direct map.
+ */
+
+#include <linux/mm.h>
+#include <linux/fs.h>
+#include <linux/swap.h>
+#include <linux/mount.h>
+#include <linux/memfd.h>
+#include <linux/bitops.h>
+#include <linux/printk.h>
+#include <linux/pagemap.h>
+#include <linux/syscalls.h>
+#include <linux/pseudo_fs.h>
+#include <linux/secretmem.h>
+#include <linux/set_memory.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
+#include <linux/cred.h>
+#include <linux/slab.h>
+
+#include <uapi/linux/magic.h>
+
+#include <asm/tlbflush.h>
+
+#include "internal.h"
+#include "secretpool.h"
+
+#undef pr_fmt
+#define pr_fmt(fmt) "secretmem: " fmt
+
+/* memfd_secret() has no flags of its own yet; O_CLOEXEC is the only one. */
+#define SECRETMEM_FLAGS_MASK	0x0
+
+static bool secretmem_enable __ro_after_init;
+module_param_named(enable, secretmem_enable, bool, 0400);
+MODULE_PARM_DESC(secretmem_enable,
+		 "Enable secretmem and memfd_secret(2) system call");
+
+/* Open secretmem files; hibernation is refused while there are any. */
+static atomic_t secretmem_users;
+
+bool secretmem_active(void)
+{
+	return !!atomic_read(&secretmem_users);
+}
+
+/**
+ * struct secretmem_inode_state - per-file state
+ * @user: the user whose RLIMIT_MEMLOCK the file's pages are charged to
+ * @nr_pages_accounted: pages charged so far, released when the file goes
+ */
+struct secretmem_inode_state {
+	struct user_struct	*user;
+	atomic_long_t		nr_pages_accounted;
+};
+
+/* Charge @nr_pages to @user's locked memory, within RLIMIT_MEMLOCK. */
+static bool secretmem_charge(struct user_struct *user, unsigned long nr_pages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	unsigned long old = atomic_long_read(&user->locked_vm);
+
+	do {
+		if (old + nr_pages > limit)
+			return false;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &old,
+					  old + nr_pages));
+	return true;
+}
+
+static bool secretmem_account_page(struct secretmem_inode_state *state)
+{
+	if (!secretmem_charge(state->user, 1))
+		return false;
+	atomic_long_inc(&state->nr_pages_accounted);
+	return true;
+}
+
+static void secretmem_unaccount_pages(struct secretmem_inode_state *state,
+				      unsigned long nr_pages)
+{
+	atomic_long_sub(nr_pages, &state->user->locked_vm);
+	atomic_long_sub(nr_pages, &state->nr_pages_accounted);
+}
+
+/*
+ * A zeroed page that is not in the direct map: from the pool if it can,
+ * otherwise allocated and unmapped on its own (upstream's way, which splits
+ * the direct map around it and flushes every CPU's TLB).
+ */
+static struct page *secretmem_alloc_page(gfp_t gfp, bool *from_pool)
+{
+	unsigned long addr;
+	struct page *page;
+
+	page = secretpool_alloc_page(gfp);
+	if (page) {
+		*from_pool = true;
+		return page;
+	}
+
+	*from_pool = false;
+	page = alloc_page(gfp | __GFP_ZERO);
+	if (!page)
+		return NULL;
+	if (set_direct_map_invalid_noflush(page)) {
+		put_page(page);
+		return NULL;
+	}
+	addr = (unsigned long)page_address(page);
+	flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
+	return page;
+}
+
+/* Free a page from secretmem_alloc_page() that was never in a file. */
+static void secretmem_free_page(struct page *page, bool from_pool)
+{
+	if (from_pool && secretpool_free_page(page))
+		return;
+	/* Back into the direct map before the buddy allocator may reuse it. */
+	set_direct_map_default_noflush(page);
+	clear_highpage(page);
+	put_page(page);
+}
+
+static vm_fault_t secretmem_fault(struct vm_fault *vmf)
+{
+	struct address_space *mapping = vmf->vma->vm_file->f_mapping;
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct secretmem_inode_state *state = inode->i_private;
+	pgoff_t offset = vmf->pgoff;
+	gfp_t gfp = vmf->gfp_mask;
+	struct folio *folio;
+	struct page *page;
+	bool from_pool;
+	vm_fault_t ret;
+	int err;
+
+	if (((loff_t)vmf->pgoff << PAGE_SHIFT) >= i_size_read(inode))
+		return vmf_error(-EINVAL);
+
+	/* Keeps ftruncate() and hole punching out while the page goes in. */
+	filemap_invalidate_lock_shared(mapping);
+
+retry:
+	page = find_lock_page(mapping, offset);
+	if (page)
+		goto found;
+
+	if (!secretmem_account_page(state)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+
+	page = secretmem_alloc_page(gfp, &from_pool);
+	if (!page) {
+		secretmem_unaccount_pages(state, 1);
+		ret = VM_FAULT_OOM;
+		goto out;
+	}
+
+	folio = page_folio(page);
+	__folio_mark_uptodate(folio);
+	__folio_set_locked(folio);
+	/* Into the page cache only: secret pages never go on an LRU. */
+	err = __filemap_add_folio(mapping, folio, offset, gfp, NULL);
+	if (unlikely(err)) {
+		__folio_clear_locked(folio);
+		secretmem_unaccount_pages(state, 1);
+		/*
+		 * Another task put a page at this offset first (-EEXIST), or
+		 * there was no memory for the page cache: this page was never
+		 * mapped, so it goes straight back where it came from.
+		 */
+		secretmem_free_page(page, from_pool);
+		if (err == -EEXIST)
+			goto retry;
+		ret = vmf_error(err);
+		goto out;
+	}
+
+found:
+	vmf->page = page;
+	ret = VM_FAULT_LOCKED;
+out:
+	filemap_invalidate_unlock_shared(mapping);
+	return ret;
+}
+
+static const struct vm_operations_struct secretmem_vm_ops = {
+	.fault = secretmem_fault,
+};
+
+static void secretmem_destroy_inode_priv(struct inode *inode)
+{
+	struct secretmem_inode_state *state = inode->i_private;
+
+	secretmem_unaccount_pages(state,
+				  atomic_long_read(&state->nr_pages_accounted));
+	free_uid(state->user);
+	kfree(state);
+	inode->i_private = NULL;
+}
+
+static int secretmem_release(struct inode *inode, struct file *file)
+{
+	atomic_dec(&secretmem_users);
+	secretmem_destroy_inode_priv(inode);
+	return 0;
+}
+
+static int secretmem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	if (!(vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
+		return -EINVAL;
+
+	vma->vm_flags |= VM_DONTDUMP;
+	vma->vm_ops = &secretmem_vm_ops;
+	return 0;
+}
+
+bool vma_is_secretmem(struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &secretmem_vm_ops;
+}
+
+/* No .read_iter, .write_iter or .splice_*: file I/O is refused. */
+static const struct file_operations secretmem_fops = {
+	.release	= secretmem_release,
+	.mmap		= secretmem_mmap,
+};
+
+static int secretmem_migrate_folio(struct address_space *mapping,
+				   struct folio *dst, struct folio *src,
+				   enum migrate_mode mode)
+{
+	return -EBUSY;
+}
+
+/*
+ * The folio has left the page cache and no process maps it.  A pool page
+ * goes back to the pool, which zeroes it once nobody holds it any more; any
+ * other page is mapped back into the direct map and zeroed here, before the
+ * page allocator can hand it to anyone else.
+ */
+static void secretmem_free_folio(struct folio *folio)
+{
+	if (secretpool_release_folio(folio))
+		return;
+	set_direct_map_default_noflush(&folio->page);
+	folio_zero_segment(folio, 0, folio_size(folio));
+}
+
+const struct address_space_operations secretmem_aops = {
+	.dirty_folio	= noop_dirty_folio,
+	.free_folio	= secretmem_free_folio,
+	.migrate_folio	= secretmem_migrate_folio,
+};
+
+static int secretmem_setattr(struct user_namespace *mnt_userns,
+			     struct dentry *dentry, struct iattr *iattr)
+{
+	struct inode *inode = d_inode(dentry);
+	struct address_space *mapping = inode->i_mapping;
+	int ret;
+
+	filemap_invalidate_lock(mapping);
+	/* The size is set once; a secretmem file never grows or shrinks. */
+	if ((iattr->ia_valid & ATTR_SIZE) && inode->i_size)
+		ret = -EINVAL;
+	else
+		ret = simple_setattr(mnt_userns, dentry, iattr);
+	filemap_invalidate_unlock(mapping);
+
+	return ret;
+}
+
+static const struct inode_operations secretmem_iops = {
+	.setattr = secretmem_setattr,
+};
+
+static struct vfsmount *secretmem_mnt;
+
+static int secretmem_init_inode_priv(struct inode *inode)
+{
+	struct secretmem_inode_state *state;
+
+	state = kzalloc(sizeof(*state), GFP_KERNEL);
+	if (!state)
+		return -ENOMEM;
+
+	state->user = get_uid(current_user());
+	inode->i_private = state;
+	return 0;
+}
+
+static struct file *secretmem_file_create(unsigned long flags)
+{
+	struct inode *inode;
+	struct file *file;
+	int err;
+
+	inode = anon_inode_make_secure_inode(secretmem_mnt->mnt_sb,
+					     "[secretmem]", NULL);
+	if (IS_ERR(inode))
+		return ERR_CAST(inode);
+
+	err = secretmem_init_inode_priv(inode);
+	if (err)
+		goto err_free_inode;
+
+	file = alloc_file_pseudo(inode, secretmem_mnt, "secretmem",
+				 O_RDWR, &secretmem_fops);
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		goto err_free_priv;
+	}
+
+	mapping_set_gfp_mask(inode->i_mapping, GFP_HIGHUSER);
+	mapping_set_unevictable(inode->i_mapping);
+
+	inode->i_op = &secretmem_iops;
+	inode->i_mapping->a_ops = &secretmem_aops;
+
+	/* A regular file of size zero until ftruncate() sets its size. */
+	inode->i_mode |= S_IFREG;
+	inode->i_size = 0;
+
+	return file;
+
+err_free_priv:
+	secretmem_destroy_inode_priv(inode);
+err_free_inode:
+	iput(inode);
+	return ERR_PTR(err);
+}
+
+SYSCALL_DEFINE1(memfd_secret, unsigned int, flags)
+{
+	struct file *file;
+	int fd, err;
+
+	/* Flags of our own must never collide with the fcntl.h ones. */
+	BUILD_BUG_ON(SECRETMEM_FLAGS_MASK & O_CLOEXEC);
+
+	if (!secretmem_enable || !can_set_direct_map())
+		return -ENOSYS;
+
+	if (flags & ~(SECRETMEM_FLAGS_MASK | O_CLOEXEC))
+		return -EINVAL;
+	if (atomic_read(&secretmem_users) < 0)
+		return -ENFILE;
+
+	fd = get_unused_fd_flags(flags & O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+
+	file = secretmem_file_create(flags);
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		goto err_put_fd;
+	}
+
+	file->f_flags |= O_LARGEFILE;
+
+	atomic_inc(&secretmem_users);
+	fd_install(fd, file);
+	return fd;
+
+err_put_fd:
+	put_unused_fd(fd);
+	return err;
+}
+
+static int secretmem_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, SECRETMEM_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type secretmem_fs = {
+	.name		= "secretmem",
+	.init_fs_context = secretmem_init_fs_context,
+	.kill_sb	= kill_anon_super,
+};
+
+static int __init secretmem_init(void)
+{
+	if (!secretmem_enable || !can_set_direct_map())
+		return 0;
+
+	secretmem_mnt = kern_mount(&secretmem_fs);
+	if (IS_ERR(secretmem_mnt))
+		return PTR_ERR(secretmem_mnt);
+
+	/* No secretmem mapping may ever be executable. */
+	secretmem_mnt->mnt_flags |= MNT_NOEXEC;
+
+	/* Without the pool, memfd_secret() still works, page by page. */
+	secretpool_init();
+	return 0;
+}
+fs_initcall(secretmem_init);

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * secretpool: pages for memfd_secret() carved from whole 2M regions that
+ * are removed from the direct map as one PMD entry each.
+ *
+ * This header is internal to mm/.  The front end (mm/secretmem.c) uses the
+ * secretpool_*() calls on the default pool at the top; the KUnit suite
+ * (mm/secretpool_test.c) uses the instance interface below them to build
+ * private pools.  The design, the locking and the lifetime rules are
+ * described at the top of mm/secretpool.c.
+ */
+#ifndef _MM_SECRETPOOL_H
+#define _MM_SECRETPOOL_H
+
+#include <linux/types.h>
+#include <linux/pgtable.h>
+#include <linux/gfp.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <linux/shrinker.h>
+#include <linux/atomic.h>
+
+struct page;
+struct folio;
+
+/* A region is one buddy block of this order, aligned to its size. */
+#define SP_REGION_ORDER		(PMD_SHIFT - PAGE_SHIFT)
+#define SP_REGION_SIZE		PMD_SIZE
+#define SP_REGION_PAGES		(PMD_SIZE / PAGE_SIZE)
+
+/* sp_direct_map_level() of a block mapped by one PMD entry. */
+#ifdef CONFIG_X86
+#define SP_LEVEL_2M		PG_LEVEL_2M
+#else
+#define SP_LEVEL_2M		(-1)
+#endif
+
+/*
+ * Regions of a node are kept on lists by how many free pages they have:
+ * FULL (none), four partial groups from nearly full to nearly empty, and
+ * EMPTY (all free).  Allocation walks them from the fullest partial group
+ * to EMPTY, so pages pile up in few regions and others drain empty.
+ */
+enum sp_group {
+	SP_GROUP_FULL,
+	SP_GROUP_PARTIAL_FIRST,
+	SP_GROUP_PARTIAL_LAST = SP_GROUP_PARTIAL_FIRST + 3,
+	SP_GROUP_EMPTY,
+	SP_NR_GROUPS,
+};
+
+/**
+ * struct secretpool_params - tunables of one pool
+ * @low_watermark: grow the node's pool in the background when it has fewer
+ *	free pages than this
+ * @high_watermark: give empty regions back when the node's pool has more
+ *	free pages than this (and would keep at least @low_watermark)
+ * @max_regions: most regions a node's pool may hold; 0 for no limit
+ * @pcp_high: most pages a per-CPU cache holds; 0 turns the caches off
+ * @pcp_batch: pages moved between a node and a per-CPU cache at a time
+ * @background: run the background worker and register a shrinker
+ */
+struct secretpool_params {
+	unsigned int low_watermark;
+	unsigned int high_watermark;
+	unsigned int max_regions;
+	unsigned int pcp_high;
+	unsigned int pcp_batch;
+	bool background;
+};
+
+/**
+ * struct secretpool_stats - what a node's pool holds and what it did
+ * @regions: regions held
+ * @free: free pages on the regions' free lists (zeroed, unmapped)
+ * @cached: free pages in per-CPU caches (zeroed, unmapped)
+ * @pending: pages back from files, waiting for their last user to let go
+ * @in_use: pages handed out and not back yet
+ * @poisoned: pages kept out of use after a memory error
+ * @stuck: regions whose direct map could not be restored (kept, not lost)
+ * @empty_regions: regions with every page free
+ * @regions_2m: regions whose direct-map entry is a single 2M one
+ * @grown: regions taken from the page allocator, ever
+ * @released: regions given back to the page allocator, ever
+ * @grow_failed: attempts to grow that found no free 2M block
+ * @remote: pages served to a task on another node
+ * @fallback: allocations the pool could not serve (done per page instead)
+ */
+struct secretpool_stats {
+	unsigned long regions;
+	unsigned long free;
+	unsigned long cached;
+	unsigned long pending;
+	unsigned long in_use;
+	unsigned long poisoned;
+	unsigned long stuck;
+	unsigned long empty_regions;
+	unsigned long regions_2m;
+	unsigned long grown;
+	unsigned long released;
+	unsigned long grow_failed;
+	unsigned long remote;
+	unsigned long fallback;
+};
+
+#ifdef CONFIG_SECRETMEM_POOL
+
+/* --- the front end's interface: the default pool --- */
+
+int secretpool_init(void);
+struct page *secretpool_alloc_page(gfp_t gfp);
+bool secretpool_free_page(struct page *page);
+bool secretpool_release_folio(struct folio *folio);
+
+/* --- the instance interface (the default pool is one instance) --- */
+
+/**
+ * struct sp_region - one 2M block owned by a pool
+ * @list: on its node's list for @group, under the node's lock
+ * @free: free pages (linked through page->lru), under the node's lock
+ * @pfn: first page frame; the region is @pfn .. @pfn + SP_REGION_PAGES - 1
+ * @node: the node's pool this region belongs to
+ * @nr_free: number of pages on @free
+ * @group: which of the node's lists @list is on
+ * @level_before: direct-map level of the block before it was removed
+ * @level: direct-map level of the block while it is in the pool
+ */
+struct sp_region {
+	struct list_head list;
+	struct list_head free;
+	unsigned long pfn;
+	struct sp_node *node;
+	unsigned int nr_free;
+	enum sp_group group;
+	u8 level_before;
+	u8 level;
+};
+
+/**
+ * struct sp_node - the part of a pool on one NUMA node
+ * @pool: the pool
+ * @nid: the node
+ * @lock: protects the lists, the regions' free lists and the counts below
+ * @lists: regions by fullness (enum sp_group)
+ * @pending: pages back from files that someone may still hold a
+ *	reference to (linked through page->lru)
+ * @stuck: regions that could not be mapped back
+ * @nr_regions: regions on @lists
+ * @nr_free: free pages on the regions of @lists
+ * @nr_pending: pages on @pending
+ * @nr_poisoned: pages kept out of use after a memory error
+ * @nr_stuck: regions on @stuck
+ * @grow_lock: one grower per node at a time; taken before @lock
+ * @work: background recycling, growing and shrinking
+ * @grown: see struct secretpool_stats, as are the counters below
+ * @released: see struct secretpool_stats
+ * @grow_failed: see struct secretpool_stats
+ * @remote: see struct secretpool_stats
+ * @fallback: see struct secretpool_stats
+ */
+struct sp_node {
+	struct secretpool *pool;
+	int nid;
+	spinlock_t lock;		/* the lists and counts below */
+	struct list_head lists[SP_NR_GROUPS];
+	struct list_head pending;
+	struct list_head stuck;
+	unsigned long nr_regions;
+	unsigned long nr_free;
+	unsigned long nr_pending;
+	unsigned long nr_poisoned;
+	unsigned long nr_stuck;
+	struct mutex grow_lock;		/* one grower; before @lock */
+	struct delayed_work work;
+	atomic_long_t grown;
+	atomic_long_t released;
+	atomic_long_t grow_failed;
+	atomic_long_t remote;
+	atomic_long_t fallback;
+};
+
+/**
+ * struct sp_pcp - a per-CPU cache of free pages
+ * @lock: protects the fields below; taken before the node's lock
+ * @nid: node of the pages in @pages
+ * @count: pages in @pages
+ * @pages: free pages, linked through page->lru
+ */
+struct sp_pcp {
+	spinlock_t lock;		/* the fields below */
+	int nid;
+	unsigned int count;
+	struct list_head pages;
+};
+
+/**
+ * struct secretpool - a pool: its nodes, CPU caches and region index
+ * @name: for messages and the shrinker
+ * @params: tunables (the default pool's are its module parameters)
+ * @regions: region of each pfn >> SP_REGION_ORDER the pool holds
+ * @pcp: per-CPU caches
+ * @nodes: per-node pools, for every possible node
+ * @shrinker: gives empty regions back under memory pressure
+ * @shrinker_registered: whether @shrinker is registered
+ */
+struct secretpool {
+	const char *name;
+	struct secretpool_params *params;
+	struct xarray regions;
+	struct sp_pcp __percpu *pcp;
+	struct sp_node **nodes;
+	struct shrinker shrinker;
+	bool shrinker_registered;
+};
+
+struct secretpool *sp_pool_create(const char *name,
+				  struct secretpool_params *params);
+void sp_pool_destroy(struct secretpool *pool);
+struct page *sp_pool_alloc(struct secretpool *pool, int nid, gfp_t gfp);
+bool sp_pool_free(struct secretpool *pool, struct page *page);
+bool sp_pool_release_folio(struct secretpool *pool, struct folio *folio);
+struct sp_region *sp_pool_region_of(struct secretpool *pool,
+				    struct page *page);
+void sp_pool_drain(struct secretpool *pool, int nid);
+void sp_pool_recycle(struct secretpool *pool, int nid);
+int sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp);
+unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
+			     unsigned long nr_pages, unsigned long keep);
+void sp_pool_stats(struct secretpool *pool, int nid,
+		   struct secretpool_stats *st);
+int sp_direct_map_level(struct page *page);
+
+#if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
+void sp_page_fill(struct page *page, u8 byte);
+bool sp_page_is_filled(struct page *page, u8 byte);
+#endif
+
+#else /* !CONFIG_SECRETMEM_POOL */
+
+static inline int secretpool_init(void)
+{
+	return 0;
+}
+
+static inline struct page *secretpool_alloc_page(gfp_t gfp)
+{
+	return NULL;
+}
+
+static inline bool secretpool_free_page(struct page *page)
+{
+	return false;
+}
+
+static inline bool secretpool_release_folio(struct folio *folio)
+{
+	return false;
+}
+
+#endif /* CONFIG_SECRETMEM_POOL */
+
+#endif /* _MM_SECRETPOOL_H */
