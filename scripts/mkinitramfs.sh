@@ -47,6 +47,7 @@ fi
 
 # Our kselftests, built with the kselftest framework of the tree.
 if [ -f "$ROOT/tools/testing/selftests/secretmem/Makefile" ]; then
+	mkdir -p "$BIN/secretmem"
 	make -s -C "$SRC/tools/testing/selftests/secretmem" \
 		OUTPUT="$BIN/secretmem" LDFLAGS=-static
 fi

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * secretmem under concurrency, including the races upstream had to fix:
+ *
+ *  - many threads creating, faulting, checking and closing secrets at once;
+ *  - two threads faulting the same offset of a fresh file at the same time
+ *    (the page that loses the race to the page cache must go back where it
+ *    came from, never to the page allocator while it is not mapped);
+ *  - ftruncate() racing a fault on the same file;
+ *  - many forked children writing one shared secret.
+ *
+ * Each test ends by checking, through the pool's statistics, that every
+ * page came back: no page is lost.  The kernel log is checked by the test
+ * runner for any warning these races may provoke.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "secretmem_util.h"
+
+#define NR_THREADS	8
+
+static long page_size;
+
+static uint32_t rnd(uint32_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 17;
+	*state ^= *state << 5;
+	return *state;
+}
+
+/* After a test: nothing in use, nothing pending, nothing held. */
+static void expect_all_back(struct __test_metadata *_metadata)
+{
+	struct pool_stats st;
+
+	if (!pool_present())
+		return;
+	ASSERT_EQ(0, pool_settle(&st));
+	EXPECT_EQ(0, st.in_use);
+	EXPECT_EQ(0, st.pending);
+	EXPECT_EQ(0, st.regions);
+}
+
+struct churn_arg {
+	int id;
+	int iterations;
+	atomic_int *errors;
+};
+
+static void *churn(void *data)
+{
+	struct churn_arg *a = data;
+	uint32_t seed = 0x9e3779b9u * (a->id + 1);
+	int it;
+
+	for (it = 0; it < a->iterations; it++) {
+		long pages = 1 + rnd(&seed) % 32, i;
+		unsigned char *p, tag = (unsigned char)(a->id * 31 + it);
+		int fd = sys_memfd_secret(0);
+
+		if (fd < 0 || ftruncate(fd, pages * page_size)) {
+			atomic_fetch_add(a->errors, 1);
+			break;
+		}
+		p = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			atomic_fetch_add(a->errors, 1);
+			close(fd);
+			break;
+		}
+		for (i = 0; i < pages; i++) {
+			/* Fresh pages are zero. */
+			if (p[i * page_size + (it % page_size)])
+				atomic_fetch_add(a->errors, 1);
+			memset(p + i * page_size, tag, page_size);
+		}
+		for (i = 0; i < pages; i++)
+			if (p[i * page_size + page_size - 1] != tag)
+				atomic_fetch_add(a->errors, 1);
+		munmap(p, pages * page_size);
+		close(fd);
+	}
+	return NULL;
+}
+
+TEST(many_threads)
+{
+	struct churn_arg args[NR_THREADS];
+	pthread_t th[NR_THREADS];
+	atomic_int errors = 0;
+	int i;
+
+	for (i = 0; i < NR_THREADS; i++) {
+		args[i] = (struct churn_arg){ i, 150, &errors };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, churn, &args[i]));
+	}
+	for (i = 0; i < NR_THREADS; i++)
+		pthread_join(th[i], NULL);
+	EXPECT_EQ(0, atomic_load(&errors));
+	expect_all_back(_metadata);
+}
+
+struct race {
+	pthread_barrier_t start;
+	volatile char *p;
+};
+
+struct racer {
+	struct race *race;
+	int offset;
+};
+
+static void *touch_same(void *data)
+{
+	struct racer *r = data;
+
+	pthread_barrier_wait(&r->race->start);
+	r->race->p[r->offset] = (char)(r->offset + 1);
+	return NULL;
+}
+
+/* Two threads fault the same fresh page at once; both writes land in it. */
+TEST(same_offset_race)
+{
+	struct race race;
+	struct racer ra = { &race, 1 }, rb = { &race, 2 };
+	pthread_t ta, tb;
+	int it, fd, lost = 0;
+
+	for (it = 0; it < 300; it++) {
+		fd = sys_memfd_secret(0);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ftruncate(fd, page_size));
+		race.p = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, race.p);
+		close(fd);
+
+		ASSERT_EQ(0, pthread_barrier_init(&race.start, NULL, 2));
+		ASSERT_EQ(0, pthread_create(&ta, NULL, touch_same, &ra));
+		ASSERT_EQ(0, pthread_create(&tb, NULL, touch_same, &rb));
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		pthread_barrier_destroy(&race.start);
+
+		lost += race.p[1] != 2 || race.p[2] != 3;
+		munmap((void *)race.p, page_size);
+	}
+	EXPECT_EQ(0, lost);
+	expect_all_back(_metadata);
+}
+
+static __thread sigjmp_buf bus_jmp;
+static __thread volatile int bus_armed;
+
+static void on_sigbus(int sig)
+{
+	if (bus_armed)
+		siglongjmp(bus_jmp, 1);
+	signal(SIGBUS, SIG_DFL);
+	raise(SIGBUS);
+}
+
+struct trunc_race {
+	pthread_barrier_t start;
+	volatile char *p;
+	int fd;
+	int sigbus;
+};
+
+static void *fault_until_sized(void *data)
+{
+	struct trunc_race *r = data;
+	volatile int tries = 0;
+
+	pthread_barrier_wait(&r->start);
+	for (;;) {
+		bus_armed = 1;
+		if (sigsetjmp(bus_jmp, 1)) {
+			/* Past the end: the size is not there yet. */
+			r->sigbus++;
+			if (++tries > 1000000)
+				break;
+			continue;
+		}
+		r->p[0] = 'f';
+		bus_armed = 0;
+		break;
+	}
+	bus_armed = 0;
+	return NULL;
+}
+
+/* A fault and ftruncate() on the same file at the same time. */
+TEST(truncate_race)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	struct trunc_race r;
+	int it, bad = 0;
+	pthread_t t;
+
+	sigaction(SIGBUS, &sa, NULL);
+	for (it = 0; it < 200; it++) {
+		r.fd = sys_memfd_secret(0);
+		ASSERT_LE(0, r.fd);
+		/* Mapped while the file still has no size. */
+		r.p = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   r.fd, 0);
+		ASSERT_NE(MAP_FAILED, r.p);
+		r.sigbus = 0;
+		pthread_barrier_init(&r.start, NULL, 2);
+		ASSERT_EQ(0, pthread_create(&t, NULL, fault_until_sized, &r));
+		pthread_barrier_wait(&r.start);
+		usleep(it % 7);
+		ASSERT_EQ(0, ftruncate(r.fd, page_size));
+		pthread_join(t, NULL);
+		pthread_barrier_destroy(&r.start);
+		bad += r.p[0] != 'f';
+		munmap((void *)r.p, page_size);
+		close(r.fd);
+	}
+	EXPECT_EQ(0, bad);
+	expect_all_back(_metadata);
+}
+
+/* Many children write their byte of one shared secret page. */
+TEST(fork_many)
+{
+	const int children = 16;
+	volatile unsigned char *p;
+	int fd, i, status;
+
+	fd = sys_memfd_secret(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 4 * page_size));
+	p = mmap(NULL, 4 * page_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 0);
+	ASSERT_NE(MAP_FAILED, p);
+	close(fd);
+
+	for (i = 0; i < children; i++) {
+		pid_t c = fork();
+
+		ASSERT_LE(0, c);
+		if (!c) {
+			/* Spread over the pages so some are faulted by children. */
+			p[(i % 4) * page_size + i] = (unsigned char)(i + 1);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < children; i++) {
+		ASSERT_LT(0, wait(&status));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	}
+	for (i = 0; i < children; i++)
+		EXPECT_EQ(i + 1, p[(i % 4) * page_size + i]);
+	munmap((void *)p, 4 * page_size);
+	expect_all_back(_metadata);
+}
+
+static void __attribute__((constructor)) init_page_size(void)
+{
+	page_size = sysconf(_SC_PAGESIZE);
+}
+
+TEST_HARNESS_MAIN
