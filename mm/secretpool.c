@@ -1222,9 +1222,14 @@ void sp_pool_destroy(struct secretpool *pool)
  */
 struct page *secretpool_alloc_page(gfp_t gfp)
 {
+	struct page *page;
+
 	if (!sp_default || !READ_ONCE(sp_enabled))
 		return NULL;
-	return sp_pool_alloc(sp_default, NUMA_NO_NODE, gfp);
+	page = sp_pool_alloc(sp_default, NUMA_NO_NODE, gfp);
+	if (!page)
+		pr_info_once("no free 2M block (or max_regions reached): unmapping secret pages one at a time until the pool can grow; see the fallback counter\n");
+	return page;
 }
 
 /**

@@ -9,7 +9,8 @@
 #   /opt/secretpool/bin/       static test and benchmark programs:
 #       secretmem/*            our kselftests (tools/testing/selftests/secretmem)
 #       memfd_secret           upstream's selftest, from the Debian source
-#       sp-*                   benchmark and demo helpers (benchmarks/src)
+#       sp-*                   benchmark and demo helpers (benchmarks/src,
+#                              scripts/guest/bin)
 # Host tools too big for the initramfs (stress-ng, fio, perf) are run from
 # the host's root file system, which the VM shares read-only at /host.
 #
@@ -79,6 +80,9 @@ trap 'rm -f "$list"' EXIT
 	echo "file /etc/group $ROOT/scripts/guest/group 0644 0 0"
 	for j in "$ROOT"/scripts/guest/jobs/*; do
 		[ -f "$j" ] && echo "file /opt/secretpool/jobs/$(basename "$j") $j 0755 0 0"
+	done
+	for f in "$ROOT"/scripts/guest/bin/*; do
+		[ -f "$f" ] && echo "file /opt/secretpool/bin/$(basename "$f") $f 0755 0 0"
 	done
 	(cd "$BIN" && find . -mindepth 1 -type d) | while read -r d; do
 		echo "dir /opt/secretpool/bin/${d#./} 0755 0 0"

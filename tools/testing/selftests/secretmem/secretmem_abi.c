@@ -338,9 +338,9 @@ TEST_F(secretmem, ptrace_peek_refused)
 
 TEST_F(secretmem, process_vm_readv_refused)
 {
+	int ready[2], done[2], status;
 	struct iovec local, remote;
-	int pipefd[2], status;
-	char buf[64];
+	char buf[64], c;
 	pid_t child;
 	char *p;
 
@@ -351,24 +351,17 @@ TEST_F(secretmem, process_vm_readv_refused)
 	memset(p, 0x77, self->page);
 
 	/* The child holds the secret; the parent tries to read it. */
-	ASSERT_EQ(0, pipe(pipefd));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(done));
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child) {
-		char c;
-
 		p[0] = 0x78;
-		if (write(pipefd[1], "r", 1) != 1)
-			_exit(1);
-		if (read(pipefd[0], &c, 1) != 1)
+		if (write(ready[1], "r", 1) != 1 || read(done[0], &c, 1) != 1)
 			_exit(1);
 		_exit(0);
 	}
-	{
-		char c;
-
-		ASSERT_EQ(1, read(pipefd[0], &c, 1));
-	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
 	local.iov_base = buf;
 	local.iov_len = sizeof(buf);
 	remote.iov_base = p;
@@ -376,10 +369,13 @@ TEST_F(secretmem, process_vm_readv_refused)
 	errno = 0;
 	EXPECT_EQ(-1, process_vm_readv(child, &local, 1, &remote, 1, 0));
 	EXPECT_EQ(EFAULT, errno);
-	ASSERT_EQ(1, write(pipefd[1], "x", 1));
+	ASSERT_EQ(1, write(done[1], "x", 1));
 	ASSERT_EQ(child, waitpid(child, &status, 0));
-	close(pipefd[0]);
-	close(pipefd[1]);
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	close(ready[0]);
+	close(ready[1]);
+	close(done[0]);
+	close(done[1]);
 	munmap(p, self->page);
 }
 

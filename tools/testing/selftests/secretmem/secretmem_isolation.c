@@ -18,6 +18,13 @@
 #include "../kselftest_harness.h"
 #include "secretmem_util.h"
 
+/*
+ * These tests do a lot of work for a guest under emulation with debug
+ * options on; give each more than the harness's default 30 s.
+ */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 180
+
 #define NR_PAGES	256
 #define ROUNDS		6
 

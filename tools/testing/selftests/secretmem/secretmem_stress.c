@@ -26,6 +26,13 @@
 #include "../kselftest_harness.h"
 #include "secretmem_util.h"
 
+/*
+ * These tests do a lot of work for a guest under emulation with debug
+ * options on; give each more than the harness's default 30 s.
+ */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 180
+
 #define NR_THREADS	8
 
 static long page_size;

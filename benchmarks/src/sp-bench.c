@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sp-bench: the guest side of the secretpool benchmarks.
+ *
+ *   sp-bench longlived [-n N] [-P PIN_KB] [-k] [-H CMD]
+ *	N one-page secrets, each followed by PIN_KB of kernel memory pinned in
+ *	a pipe, all kept open; reports the direct-map splits and DirectMap*
+ *	changes they caused, the 2M blocks holding them, then frees them.
+ *	-k keeps going after a failed secret instead of stopping; -H runs the
+ *	shell command CMD while the secrets are held (its output goes to
+ *	standard output before the RESULT line).
+ *   sp-bench churn [-p PROCS] [-s SECONDS] [-M MAX_PAGES]
+ *	PROCS processes open, fault, hold and close secrets of random sizes.
+ *   sp-bench fault -m secret|shmem [-t THREADS] [-P PAGES] [-s SECONDS]
+ *	fault/free throughput: each thread creates a file of PAGES pages, maps
+ *	it, writes every page, unmaps and closes it, in a loop.
+ *   sp-bench leak [-P PAGES]
+ *	fills PAGES secret pages, closes them, and counts the non-zero bytes
+ *	of PAGES fresh secret pages (should be 0).
+ *   sp-bench age [-P PERCENT]
+ *	scatters free memory the way a long uptime does: fills PERCENT of
+ *	free memory with page cache files, then deletes every other page-sized
+ *	file, leaving free 4K holes all over; the files stay until the next
+ *	boot.
+ *
+ * Each run prints one line "RESULT key=value ..." on standard output, with
+ * the counters read from /proc/vmstat, /proc/meminfo and the pool's
+ * debugfs statistics (when the pool is there), for benchmarks/report.py.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../tools/testing/selftests/secretmem/secretmem_util.h"
+
+static long page;
+
+/* The RESULT line being built; printed whole by result_end(). */
+static char result[8192];
+
+static void __attribute__((format(printf, 1, 2))) out(const char *fmt, ...)
+{
+	size_t len = strlen(result);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(result + len, sizeof(result) - len, fmt, ap);
+	va_end(ap);
+}
+
+static void result_end(void)
+{
+	printf("RESULT%s\n", result);
+	result[0] = '\0';
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "sp-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+struct dm {
+	long long l2, l3, k4, m2, g1;
+};
+
+static void dm_read(struct dm *d)
+{
+	d->l2 = vmstat("direct_map_level2_splits");
+	d->l3 = vmstat("direct_map_level3_splits");
+	d->k4 = meminfo_kb("DirectMap4k");
+	d->m2 = meminfo_kb("DirectMap2M");
+	d->g1 = meminfo_kb("DirectMap1G");
+}
+
+/* Print the pool's totals with a prefix, if the pool is there. */
+static void print_pool(const char *prefix)
+{
+	struct pool_stats st;
+
+	if (!pool_present() || pool_stats(&st))
+		return;
+	out(" %sregions=%lld %sfree=%lld %sin_use=%lld %sfallback=%lld %sgrown=%lld %sreleased=%lld",
+	       prefix, st.regions, prefix, st.free + st.cached, prefix,
+	       st.in_use, prefix, st.fallback, prefix, st.grown, prefix,
+	       st.released);
+}
+
+static int secret_fd(size_t bytes)
+{
+	int fd = sys_memfd_secret(0);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, bytes)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static uint64_t pfn_of(int pagemap, void *addr)
+{
+	uint64_t ent = 0;
+
+	if (pread(pagemap, &ent, sizeof(ent),
+		  (uintptr_t)addr / page * sizeof(ent)) != sizeof(ent))
+		return 0;
+	return (ent & (1ULL << 63)) ? ent & ((1ULL << 55) - 1) : 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ---------------------------------------------------------------- */
+
+static int cmd_longlived(int argc, char **argv)
+{
+	int n = 1000, pin_kb = 4, keep_going = 0, opt, i, made = 0, blocks = 0;
+	const char *held_cmd = NULL;
+	struct rlimit nofile;
+	struct dm before, during, after;
+	char **secrets;
+	int *pipes, pagemap;
+	uint64_t *pfns;
+	char *buf;
+	double t0, t1;
+
+	while ((opt = getopt(argc, argv, "n:P:kH:")) != -1) {
+		switch (opt) {
+		case 'H': held_cmd = optarg; break;
+		case 'n': n = atoi(optarg); break;
+		case 'P': pin_kb = atoi(optarg); break;
+		case 'k': keep_going = 1; break;
+		default: return 2;
+		}
+	}
+	nofile.rlim_cur = nofile.rlim_max = n + 64;
+	setrlimit(RLIMIT_NOFILE, &nofile);
+
+	secrets = calloc(n, sizeof(*secrets));
+	pipes = calloc(n, sizeof(*pipes));
+	pfns = calloc(n, sizeof(*pfns));
+	buf = malloc(pin_kb * 1024 + 1);
+	if (!secrets || !pipes || !pfns || !buf)
+		die("calloc");
+	memset(buf, 0x5a, pin_kb * 1024 + 1);
+
+	dm_read(&before);
+	out(" scenario=longlived secrets=%d pin_kb=%d", n, pin_kb);
+	print_pool("pool_before_");
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		int fd = secret_fd(page), p[2];
+
+		if (fd < 0) {
+			if (keep_going)
+				continue;
+			break;
+		}
+		secrets[made] = mmap(NULL, page, PROT_READ | PROT_WRITE,
+				     MAP_SHARED, fd, 0);
+		close(fd);
+		if (secrets[made] == MAP_FAILED)
+			break;
+		memset(secrets[made], i, page);
+		pipes[made] = -1;
+		/* Kernel memory allocated and kept between two secrets. */
+		if (pin_kb && !pipe(p)) {
+			fcntl(p[1], F_SETPIPE_SZ, pin_kb * 1024 + page);
+			if (write(p[1], buf, pin_kb * 1024) < 0)
+				die("pipe write");
+			close(p[1]);
+			pipes[made] = p[0];
+		}
+		made++;
+	}
+	t1 = now();
+	dm_read(&during);
+	if (held_cmd) {
+		fflush(stdout);
+		if (system(held_cmd))
+			fprintf(stderr, "sp-bench: '%s' failed\n", held_cmd);
+	}
+
+	pagemap = open("/proc/self/pagemap", O_RDONLY);
+	if (pagemap >= 0) {
+		for (i = 0; i < made; i++)
+			pfns[i] = pfn_of(pagemap, secrets[i]) >> 9;
+		close(pagemap);
+		qsort(pfns, made, sizeof(*pfns), cmp_u64);
+		for (i = 0; i < made; i++)
+			if (pfns[i] && (!i || pfns[i] != pfns[i - 1]))
+				blocks++;
+	}
+	out(" made=%d create_s=%.3f l2_splits=%lld l3_splits=%lld dm4k_kb=%lld dm2m_kb=%lld dm1g_kb=%lld blocks_2m=%d",
+	       made, t1 - t0, during.l2 - before.l2, during.l3 - before.l3,
+	       during.k4 - before.k4, during.m2 - before.m2,
+	       during.g1 - before.g1, blocks);
+	print_pool("pool_during_");
+
+	for (i = 0; i < made; i++) {
+		munmap(secrets[i], page);
+		if (pipes[i] >= 0)
+			close(pipes[i]);
+	}
+	usleep(100000);
+	dm_read(&after);
+	out(" freed_dm4k_kb=%lld freed_l2_splits=%lld",
+	    after.k4 - before.k4, after.l2 - before.l2);
+	print_pool("pool_after_");
+	result_end();
+	return made == n ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- */
+
+struct fault_arg {
+	int secret;
+	long pages;
+	double until;
+	long long files, npages;
+	double fault_s, free_s;
+	int err;
+};
+
+static void *fault_thread(void *data)
+{
+	struct fault_arg *a = data;
+
+	while (now() < a->until) {
+		int fd = a->secret ? secret_fd(a->pages * page) :
+				     memfd_create("sp-bench", 0);
+		double t0, t1, t2;
+		char *p;
+		long i;
+
+		if (fd < 0 || (!a->secret && ftruncate(fd, a->pages * page))) {
+			a->err = errno;
+			break;
+		}
+		p = mmap(NULL, a->pages * page, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			a->err = errno;
+			close(fd);
+			break;
+		}
+		t0 = now();
+		for (i = 0; i < a->pages; i++)
+			p[i * page] = 1;
+		t1 = now();
+		munmap(p, a->pages * page);
+		close(fd);		/* the file's pages are freed here */
+		t2 = now();
+		a->fault_s += t1 - t0;
+		a->free_s += t2 - t1;
+		a->files++;
+		a->npages += a->pages;
+	}
+	return NULL;
+}
+
+static int cmd_fault(int argc, char **argv)
+{
+	int threads = 1, opt, i, secret = 1;
+	long pages = 256;
+	double secs = 2, t0, wall, fault_s = 0, free_s = 0;
+	long long npages = 0;
+	struct fault_arg *args;
+	pthread_t *th;
+	const char *mode = "secret";
+
+	while ((opt = getopt(argc, argv, "m:t:P:s:")) != -1) {
+		switch (opt) {
+		case 'm': mode = optarg; secret = strcmp(optarg, "shmem"); break;
+		case 't': threads = atoi(optarg); break;
+		case 'P': pages = atol(optarg); break;
+		case 's': secs = atof(optarg); break;
+		default: return 2;
+		}
+	}
+	args = calloc(threads, sizeof(*args));
+	th = calloc(threads, sizeof(*th));
+	if (!args || !th)
+		die("calloc");
+
+	t0 = now();
+	for (i = 0; i < threads; i++) {
+		args[i] = (struct fault_arg){ .secret = secret, .pages = pages,
+					      .until = t0 + secs };
+		if (pthread_create(&th[i], NULL, fault_thread, &args[i]))
+			die("pthread_create");
+	}
+	for (i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		if (args[i].err) {
+			errno = args[i].err;
+			die("fault thread");
+		}
+		npages += args[i].npages;
+		fault_s += args[i].fault_s;
+		free_s += args[i].free_s;
+	}
+	wall = now() - t0;
+	/* Per-thread times summed, so divide by threads for aggregate rates. */
+	out(" scenario=fault mode=%s threads=%d pages_per_file=%ld pages=%lld fault_pps=%.0f free_pps=%.0f cycle_pps=%.0f",
+	       mode, threads, pages, npages,
+	       fault_s > 0 ? npages / (fault_s / threads) : 0,
+	       free_s > 0 ? npages / (free_s / threads) : 0,
+	       npages / wall);
+	print_pool("pool_");
+	result_end();
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+
+static int cmd_churn(int argc, char **argv)
+{
+	int procs = 4, opt, i, status, failed = 0;
+	double secs = 5, t0;
+	long max_pages = 64;
+	struct dm before, after;
+	long long *shared;
+
+	while ((opt = getopt(argc, argv, "p:s:M:")) != -1) {
+		switch (opt) {
+		case 'p': procs = atoi(optarg); break;
+		case 's': secs = atof(optarg); break;
+		case 'M': max_pages = atol(optarg); break;
+		default: return 2;
+		}
+	}
+	shared = mmap(NULL, procs * 2 * sizeof(*shared), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		die("mmap");
+
+	dm_read(&before);
+	t0 = now();
+	for (i = 0; i < procs; i++) {
+		if (!fork()) {
+			unsigned int seed = 12345 + i * 7919;
+			/* Up to 8 secrets held at once, replaced at random. */
+			char *held[8] = { 0 };
+			long held_pages[8] = { 0 };
+			long long files = 0, pages = 0;
+
+			while (now() < t0 + secs) {
+				int slot = rand_r(&seed) % 8, fd;
+				long n = 1 + rand_r(&seed) % max_pages, j;
+
+				if (held[slot])
+					munmap(held[slot], held_pages[slot] * page);
+				held[slot] = NULL;
+				fd = secret_fd(n * page);
+				if (fd < 0)
+					_exit(1);
+				held[slot] = mmap(NULL, n * page,
+						  PROT_READ | PROT_WRITE,
+						  MAP_SHARED, fd, 0);
+				close(fd);
+				if (held[slot] == MAP_FAILED)
+					_exit(2);
+				held_pages[slot] = n;
+				for (j = 0; j < n; j++)
+					held[slot][j * page] = (char)j;
+				files++;
+				pages += n;
+			}
+			shared[2 * i] = files;
+			shared[2 * i + 1] = pages;
+			_exit(0);
+		}
+	}
+	for (i = 0; i < procs; i++) {
+		wait(&status);
+		failed += !WIFEXITED(status) || WEXITSTATUS(status);
+	}
+	dm_read(&after);
+	{
+		long long files = 0, pages = 0;
+
+		for (i = 0; i < procs; i++) {
+			files += shared[2 * i];
+			pages += shared[2 * i + 1];
+		}
+		out(" scenario=churn procs=%d seconds=%.1f files=%lld pages=%lld pps=%.0f failed=%d l2_splits=%lld l3_splits=%lld dm4k_kb=%lld",
+		       procs, secs, files, pages, pages / (now() - t0), failed,
+		       after.l2 - before.l2, after.l3 - before.l3,
+		       after.k4 - before.k4);
+	}
+	print_pool("pool_");
+	result_end();
+	return failed ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- */
+
+static int cmd_leak(int argc, char **argv)
+{
+	long pages = 1024, i, dirty = 0;
+	unsigned char *p;
+	int opt, fd;
+
+	while ((opt = getopt(argc, argv, "P:")) != -1) {
+		if (opt == 'P')
+			pages = atol(optarg);
+		else
+			return 2;
+	}
+	fd = secret_fd(pages * page);
+	if (fd < 0)
+		die("memfd_secret");
+	p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	memset(p, 0xc3, pages * page);
+	munmap(p, pages * page);
+	close(fd);
+	usleep(50000);		/* let the pool recycle them */
+
+	fd = secret_fd(pages * page);
+	if (fd < 0)
+		die("memfd_secret");
+	p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	for (i = 0; i < pages * page; i++)
+		dirty += p[i] != 0;
+	printf("RESULT scenario=leak pages=%ld leaked_bytes=%ld\n", pages, dirty);
+	munmap(p, pages * page);
+	close(fd);
+	return dirty ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- */
+
+static int cmd_age(int argc, char **argv)
+{
+	long long avail_kb = meminfo_kb("MemAvailable");
+	int percent = 50, opt;
+	long files, i;
+	char path[64], *buf;
+	double t0 = now();
+
+	while ((opt = getopt(argc, argv, "P:")) != -1) {
+		if (opt == 'P')
+			percent = atoi(optarg);
+		else
+			return 2;
+	}
+	files = avail_kb / 4 * percent / 100;
+	buf = malloc(page);
+	if (!buf)
+		die("malloc");
+	memset(buf, 0xa5, page);
+	mkdir("/tmp/sp-age", 0700);
+	for (i = 0; i < files; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "/tmp/sp-age/%ld", i);
+		fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+		if (fd < 0 || write(fd, buf, page) != page)
+			break;
+		close(fd);
+	}
+	files = i;
+	/* Every other page goes back: free memory full of 4K holes. */
+	for (i = 0; i < files; i += 2) {
+		snprintf(path, sizeof(path), "/tmp/sp-age/%ld", i);
+		unlink(path);
+	}
+	printf("RESULT scenario=age files=%ld kept_kb=%ld seconds=%.1f\n",
+	       files, files / 2 * page / 1024, now() - t0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	page = sysconf(_SC_PAGESIZE);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		fprintf(stderr, "usage: sp-bench longlived|churn|fault|leak|age [options]\n");
+		return 2;
+	}
+	argv++;
+	argc--;
+	if (!strcmp(argv[0], "longlived"))
+		return cmd_longlived(argc, argv);
+	if (!strcmp(argv[0], "churn"))
+		return cmd_churn(argc, argv);
+	if (!strcmp(argv[0], "fault"))
+		return cmd_fault(argc, argv);
+	if (!strcmp(argv[0], "leak"))
+		return cmd_leak(argc, argv);
+	if (!strcmp(argv[0], "age"))
+		return cmd_age(argc, argv);
+	fprintf(stderr, "sp-bench: unknown command %s\n", argv[0]);
+	return 2;
+}
