@@ -29,7 +29,7 @@ static void on_sigbus(int sig)
 }
 
 /* Touch *p for writing; returns true if that raised SIGBUS. */
-static bool write_faults(volatile char *p, char val)
+static bool write_faults(char *p, char val)
 {
 	struct sigaction sa = { .sa_handler = on_sigbus }, old;
 	bool faulted = false;
@@ -38,7 +38,7 @@ static bool write_faults(volatile char *p, char val)
 	if (sigsetjmp(sigbus_jmp, 1))
 		faulted = true;
 	else
-		*p = val;
+		poke(p, val);
 	sigaction(SIGBUS, &old, NULL);
 	return faulted;
 }
@@ -95,7 +95,7 @@ TEST_F(secretmem, flags)
 	EXPECT_EQ(0, fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	close(fd);
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		errno = 0;
 		EXPECT_EQ(-1, sys_memfd_secret(bad[i]));
 		EXPECT_EQ(EINVAL, errno) TH_LOG("flags %#x", bad[i]);
@@ -254,7 +254,7 @@ TEST_F(secretmem, not_dumped)
 		    strchr(line, '-') < strchr(line, ' '))
 			in_vma = !strncmp(line, want, strlen(want));
 		if (in_vma && !strncmp(line, "VmFlags:", 8))
-			dd = strstr(line, " dd") != NULL;
+			dd = !!strstr(line, " dd");
 	}
 	fclose(f);
 	EXPECT_TRUE(dd) TH_LOG("secret mapping without VM_DONTDUMP");
@@ -382,7 +382,7 @@ TEST_F(secretmem, process_vm_readv_refused)
 /* A shared secret mapping is shared with a forked child, both ways. */
 TEST_F(secretmem, fork_shares)
 {
-	volatile char *p;
+	char *p;
 	int status;
 	pid_t child;
 
@@ -390,23 +390,23 @@ TEST_F(secretmem, fork_shares)
 	p = mmap(NULL, 2 * self->page, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 self->fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	p[0] = 'p';
+	poke(p, 'p');
 
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child) {
-		if (p[0] != 'p')
+		if (peek(p) != 'p')
 			_exit(1);
-		p[0] = 'c';
-		p[self->page] = 'n';	/* a page the parent never touched */
+		poke(p, 'c');
+		poke(p + self->page, 'n');	/* a page the parent never touched */
 		_exit(0);
 	}
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	EXPECT_EQ('c', p[0]);
-	EXPECT_EQ('n', p[self->page]);
-	munmap((void *)p, 2 * self->page);
+	EXPECT_EQ('c', peek(p));
+	EXPECT_EQ('n', peek(p + self->page));
+	munmap(p, 2 * self->page);
 }
 
 /* Pages are charged to RLIMIT_MEMLOCK when faulted: SIGBUS past it. */

@@ -36,8 +36,8 @@ struct snapshot {
 
 static void snap(struct snapshot *s)
 {
-	s->l2 = vmstat("direct_map_level2_splits");
-	s->l3 = vmstat("direct_map_level3_splits");
+	s->l2 = vmstat_read("direct_map_level2_splits");
+	s->l3 = vmstat_read("direct_map_level3_splits");
 	s->dm4k = meminfo_kb("DirectMap4k");
 	s->dm2m = meminfo_kb("DirectMap2M");
 	s->dm1g = meminfo_kb("DirectMap1G");
@@ -77,10 +77,15 @@ static int distinct_blocks(uint64_t *pfns, int n)
 	return blocks;
 }
 
-FIXTURE(direct_map) {
+/* The secrets of one test, each followed by a pipe holding a kernel page. */
+struct secret_set {
 	long page;
-	char *secrets[NR_SECRETS];
+	char *mem[NR_SECRETS];
 	int pipes[NR_SECRETS];
+};
+
+FIXTURE(direct_map) {
+	struct secret_set set;
 	long long saved_enabled;
 };
 
@@ -89,11 +94,11 @@ FIXTURE_SETUP(direct_map)
 	struct rlimit nofile = { NR_SECRETS + 64, NR_SECRETS + 64 };
 	int fd;
 
-	self->page = sysconf(_SC_PAGESIZE);
+	self->set.page = sysconf(_SC_PAGESIZE);
 	self->saved_enabled = -1;
 	if (!pool_present())
 		SKIP(return, "kernel has no secretmem pool");
-	if (vmstat("direct_map_level2_splits") < 0)
+	if (vmstat_read("direct_map_level2_splits") < 0)
 		SKIP(return, "no direct_map_level2_splits in /proc/vmstat");
 	fd = sys_memfd_secret(0);
 	if (fd < 0)
@@ -111,7 +116,7 @@ FIXTURE_TEARDOWN(direct_map)
 
 /* Create the secrets, a pinned pipe page after each.  Returns how many. */
 static int make_secrets(struct __test_metadata *_metadata,
-			FIXTURE_DATA(direct_map) *self)
+			struct secret_set *set)
 {
 	char buf[4096];
 	int i, fd, p[2];
@@ -119,15 +124,14 @@ static int make_secrets(struct __test_metadata *_metadata,
 	memset(buf, 0x11, sizeof(buf));
 	for (i = 0; i < NR_SECRETS; i++) {
 		fd = sys_memfd_secret(0);
-		if (fd < 0 || ftruncate(fd, self->page))
+		if (fd < 0 || ftruncate(fd, set->page))
 			break;
-		self->secrets[i] = mmap(NULL, self->page,
-					PROT_READ | PROT_WRITE, MAP_SHARED,
-					fd, 0);
+		set->mem[i] = mmap(NULL, set->page, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, 0);
 		close(fd);	/* the mapping keeps the file */
-		if (self->secrets[i] == MAP_FAILED)
+		if (set->mem[i] == MAP_FAILED)
 			break;
-		memset(self->secrets[i], i & 0xff, self->page);
+		memset(set->mem[i], i & 0xff, set->page);
 
 		/* Kernel memory allocated between two secrets, kept. */
 		if (pipe(p))
@@ -135,23 +139,23 @@ static int make_secrets(struct __test_metadata *_metadata,
 		if (write(p[1], buf, sizeof(buf)) != sizeof(buf))
 			break;
 		close(p[1]);
-		self->pipes[i] = p[0];
+		set->pipes[i] = p[0];
 	}
 	EXPECT_EQ(NR_SECRETS, i);
 	return i;
 }
 
-static void free_secrets(FIXTURE_DATA(direct_map) *self, int n)
+static void free_secrets(struct secret_set *set, int n)
 {
 	int i;
 
 	for (i = 0; i < n; i++) {
-		munmap(self->secrets[i], self->page);
-		close(self->pipes[i]);
+		munmap(set->mem[i], set->page);
+		close(set->pipes[i]);
 	}
 }
 
-static int blocks_of(FIXTURE_DATA(direct_map) *self, int n)
+static int blocks_of(struct secret_set *set, int n)
 {
 	uint64_t *pfns = calloc(n, sizeof(*pfns));
 	int i, pagemap, blocks = -1;
@@ -159,7 +163,7 @@ static int blocks_of(FIXTURE_DATA(direct_map) *self, int n)
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	if (pfns && pagemap >= 0) {
 		for (i = 0; i < n; i++)
-			pfns[i] = pfn_of(pagemap, self->secrets[i], self->page);
+			pfns[i] = pfn_of(pagemap, set->mem[i], set->page);
 		if (n && pfns[0])
 			blocks = distinct_blocks(pfns, n);
 	}
@@ -179,13 +183,14 @@ TEST_F(direct_map, pool_on_no_2m_split)
 	ASSERT_EQ(0, pool_settle(&st0));
 	snap(&before);
 
-	n = make_secrets(_metadata, self);
+	n = make_secrets(_metadata, &self->set);
 	snap(&during);
 	ASSERT_EQ(0, pool_stats(&st1));
-	blocks = blocks_of(self, n);
+	blocks = blocks_of(&self->set, n);
 
-	TH_LOG("pool on, %d secrets: level2 splits +%lld, level3 +%lld, DirectMap4k %+lld kB, regions %lld, 2M blocks holding secrets %d",
-	       n, during.l2 - before.l2, during.l3 - before.l3,
+	TH_LOG("pool on, %d secrets: level2 splits +%lld, level3 +%lld",
+	       n, during.l2 - before.l2, during.l3 - before.l3);
+	TH_LOG("DirectMap4k %+lld kB, regions %lld, 2M blocks with secrets %d",
 	       during.dm4k - before.dm4k, st1.regions, blocks);
 	EXPECT_EQ(0, st1.fallback - st0.fallback);
 	EXPECT_EQ(before.l2, during.l2);
@@ -195,14 +200,15 @@ TEST_F(direct_map, pool_on_no_2m_split)
 	EXPECT_LE(1, blocks);
 
 	for (i = 0; i < n; i++)
-		ASSERT_EQ((char)(i & 0xff), self->secrets[i][self->page - 1]);
+		ASSERT_EQ((char)(i & 0xff), self->set.mem[i][self->set.page - 1]);
 
-	free_secrets(self, n);
+	free_secrets(&self->set, n);
 	ASSERT_EQ(0, pool_settle(&st2));
 	snap(&after);
-	TH_LOG("after close and shrink: regions %lld, in use %lld, DirectMap4k %+lld kB, released %lld",
-	       st2.regions, st2.in_use, after.dm4k - before.dm4k,
-	       st2.released - st0.released);
+	TH_LOG("after close and shrink: regions %lld, in use %lld, released %lld",
+	       st2.regions, st2.in_use, st2.released - st0.released);
+	TH_LOG("after close and shrink: DirectMap4k %+lld kB",
+	       after.dm4k - before.dm4k);
 	/* Nothing held idle, nothing split, nothing lost. */
 	EXPECT_EQ(0, st2.regions);
 	EXPECT_EQ(0, st2.in_use);
@@ -221,16 +227,17 @@ TEST_F(direct_map, pool_off_splits)
 	ASSERT_EQ(0, pool_settle(&st));
 	snap(&before);
 
-	n = make_secrets(_metadata, self);
+	n = make_secrets(_metadata, &self->set);
 	snap(&during);
-	blocks = blocks_of(self, n);
-	TH_LOG("pool off, %d secrets: level2 splits +%lld, level3 +%lld, DirectMap4k %+lld kB, 2M blocks holding secrets %d",
-	       n, during.l2 - before.l2, during.l3 - before.l3,
+	blocks = blocks_of(&self->set, n);
+	TH_LOG("pool off, %d secrets: level2 splits +%lld, level3 +%lld",
+	       n, during.l2 - before.l2, during.l3 - before.l3);
+	TH_LOG("DirectMap4k %+lld kB, 2M blocks with secrets %d",
 	       during.dm4k - before.dm4k, blocks);
 	/* Upstream behaviour: 2M mappings are split into 4K pages. */
 	EXPECT_LT(before.l2, during.l2);
 	EXPECT_LT(before.dm4k, during.dm4k);
-	free_secrets(self, n);
+	free_secrets(&self->set, n);
 }
 
 TEST_HARNESS_MAIN

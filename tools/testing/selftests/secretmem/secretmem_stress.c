@@ -120,7 +120,7 @@ TEST(many_threads)
 
 struct race {
 	pthread_barrier_t start;
-	volatile char *p;
+	char *p;
 };
 
 struct racer {
@@ -133,7 +133,7 @@ static void *touch_same(void *data)
 	struct racer *r = data;
 
 	pthread_barrier_wait(&r->race->start);
-	r->race->p[r->offset] = (char)(r->offset + 1);
+	poke(r->race->p + r->offset, (char)(r->offset + 1));
 	return NULL;
 }
 
@@ -161,19 +161,19 @@ TEST(same_offset_race)
 		pthread_join(tb, NULL);
 		pthread_barrier_destroy(&race.start);
 
-		lost += race.p[1] != 2 || race.p[2] != 3;
-		munmap((void *)race.p, page_size);
+		lost += peek(race.p + 1) != 2 || peek(race.p + 2) != 3;
+		munmap(race.p, page_size);
 	}
 	EXPECT_EQ(0, lost);
 	expect_all_back(_metadata);
 }
 
 static __thread sigjmp_buf bus_jmp;
-static __thread volatile int bus_armed;
+static __thread int bus_armed;	/* read by the handler: __atomic */
 
 static void on_sigbus(int sig)
 {
-	if (bus_armed)
+	if (__atomic_load_n(&bus_armed, __ATOMIC_SEQ_CST))
 		siglongjmp(bus_jmp, 1);
 	signal(SIGBUS, SIG_DFL);
 	raise(SIGBUS);
@@ -181,7 +181,7 @@ static void on_sigbus(int sig)
 
 struct trunc_race {
 	pthread_barrier_t start;
-	volatile char *p;
+	char *p;
 	int fd;
 	int sigbus;
 };
@@ -189,23 +189,24 @@ struct trunc_race {
 static void *fault_until_sized(void *data)
 {
 	struct trunc_race *r = data;
-	volatile int tries = 0;
 
+	/*
+	 * Only memory reached through @r is used after siglongjmp(): no local
+	 * changes between sigsetjmp() and the fault.
+	 */
 	pthread_barrier_wait(&r->start);
 	for (;;) {
-		bus_armed = 1;
+		__atomic_store_n(&bus_armed, 1, __ATOMIC_SEQ_CST);
 		if (sigsetjmp(bus_jmp, 1)) {
 			/* Past the end: the size is not there yet. */
-			r->sigbus++;
-			if (++tries > 1000000)
+			if (++r->sigbus > 1000000)
 				break;
 			continue;
 		}
-		r->p[0] = 'f';
-		bus_armed = 0;
+		poke(r->p, 'f');
 		break;
 	}
-	bus_armed = 0;
+	__atomic_store_n(&bus_armed, 0, __ATOMIC_SEQ_CST);
 	return NULL;
 }
 
@@ -233,8 +234,8 @@ TEST(truncate_race)
 		ASSERT_EQ(0, ftruncate(r.fd, page_size));
 		pthread_join(t, NULL);
 		pthread_barrier_destroy(&r.start);
-		bad += r.p[0] != 'f';
-		munmap((void *)r.p, page_size);
+		bad += peek(r.p) != 'f';
+		munmap(r.p, page_size);
 		close(r.fd);
 	}
 	EXPECT_EQ(0, bad);
@@ -245,7 +246,7 @@ TEST(truncate_race)
 TEST(fork_many)
 {
 	const int children = 16;
-	volatile unsigned char *p;
+	char *p;
 	int fd, i, status;
 
 	fd = sys_memfd_secret(0);
@@ -262,7 +263,7 @@ TEST(fork_many)
 		ASSERT_LE(0, c);
 		if (!c) {
 			/* Spread over the pages so some are faulted by children. */
-			p[(i % 4) * page_size + i] = (unsigned char)(i + 1);
+			poke(p + (i % 4) * page_size + i, (char)(i + 1));
 			_exit(0);
 		}
 	}
@@ -271,8 +272,8 @@ TEST(fork_many)
 		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 	}
 	for (i = 0; i < children; i++)
-		EXPECT_EQ(i + 1, p[(i % 4) * page_size + i]);
-	munmap((void *)p, 4 * page_size);
+		EXPECT_EQ(i + 1, peek(p + (i % 4) * page_size + i));
+	munmap(p, 4 * page_size);
 	expect_all_back(_metadata);
 }
 

@@ -30,6 +30,21 @@ static inline int sys_memfd_secret(unsigned int flags)
 	return syscall(__NR_memfd_secret, flags);
 }
 
+/*
+ * One byte of a secret mapping, written or read so that the compiler keeps
+ * the access exactly where it is written: the tests check what the access
+ * does (a fault, a SIGBUS, a value another process stored).
+ */
+static inline void poke(void *p, char val)
+{
+	__atomic_store_n((char *)p, val, __ATOMIC_SEQ_CST);
+}
+
+static inline char peek(const void *p)
+{
+	return __atomic_load_n((const char *)p, __ATOMIC_SEQ_CST);
+}
+
 /* A value from a "name value" file such as /proc/vmstat; -1 if absent. */
 static inline long long read_keyed(const char *path, const char *key)
 {
@@ -54,7 +69,7 @@ static inline long long read_keyed(const char *path, const char *key)
 	return ret;
 }
 
-static inline long long vmstat(const char *key)
+static inline long long vmstat_read(const char *key)
 {
 	return read_keyed("/proc/vmstat", key);
 }
