@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Turn the RESULT lines a guest run printed into tables.
+"""Turn the RESULT lines of guest benchmark runs into tables and plots.
 
-    report.py demo LOG          the main command's side-by-side table
-    report.py bench LOG OUTDIR  full benchmark report: RESULTS tables as
-                                Markdown and CSV, and gnuplot plots (PNG)
+    report.py demo LOG [PLOTDIR]
+        the main command's side-by-side tables, as text; with PLOTDIR also
+        the plots (PNG, gnuplot)
+    report.py bench OUTDIR LOG...
+        the full report: OUTDIR/RESULTS.md (Markdown tables, plots, the
+        machine), OUTDIR/csv/*.csv (one file per table, plus every RESULT
+        line in results.csv) and OUTDIR/plots/*.png
 
-LOG is the guest's job output (build/logs/*/tap.log).  Every figure comes
-from a RESULT line; nothing is filled in when a line is missing ("-").
+LOG is a guest job's output (build/logs/*/tap.log), one per boot (fresh and
+aged memory are separate boots).  Every figure comes from a RESULT line;
+where one is missing the cell says "-".
 """
 
 import csv
@@ -17,20 +22,24 @@ import statistics
 import subprocess
 import sys
 
+MODES = ('upstream', 'pool')
+MEMORIES = ('fresh', 'aged')
 
-def parse(path):
+
+def parse(paths):
     rows = []
-    with open(path, errors='replace') as f:
-        for line in f:
-            line = line.strip()
-            if not line.startswith('RESULT '):
-                continue
-            row = {}
-            for word in line.split()[1:]:
-                if '=' in word:
-                    k, v = word.split('=', 1)
-                    row[k] = v
-            rows.append(row)
+    for path in paths:
+        with open(path, errors='replace') as f:
+            for line in f:
+                line = line.strip()
+                if not line.startswith('RESULT '):
+                    continue
+                row = {}
+                for word in line.split()[1:]:
+                    if '=' in word:
+                        k, v = word.split('=', 1)
+                        row.setdefault(k, v)
+                rows.append(row)
     return rows
 
 
@@ -50,12 +59,20 @@ def first(rows, **want):
     return got[0] if got else {}
 
 
-def fmt(v, unit='', signed=False):
+def fmt(v, unit='', signed=False, digits=0):
     v = num(v)
     if v is None:
         return '-'
-    s = ('%+d' if signed else '%d') % round(v)
+    if digits:
+        s = ('%+.*f' if signed else '%.*f') % (digits, v)
+    else:
+        s = ('%+d' if signed else '%d') % round(v)
     return s + unit
+
+
+def diff(row, a, b):
+    x, y = num(row.get(a)), num(row.get(b))
+    return None if x is None or y is None else x - y
 
 
 def median_spread(values):
@@ -67,80 +84,169 @@ def median_spread(values):
     return med, spread
 
 
-def table(headers, rows):
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    out = ['  '.join(str(h).ljust(w) for h, w in zip(headers, widths))]
-    out.append('  '.join('-' * w for w in widths))
-    for r in rows:
-        out.append('  '.join(str(c).ljust(w) for c, w in zip(r, widths)))
-    return '\n'.join(out)
+class Table:
+    """A titled table: text for the terminal, Markdown and CSV for files."""
+
+    def __init__(self, name, title, headers, body, note=''):
+        self.name, self.title, self.headers = name, title, headers
+        self.body, self.note = body, note
+
+    def text(self):
+        cols = list(zip(self.headers, *self.body))
+        widths = [max(len(str(x)) for x in col) for col in cols]
+        out = [self.title]
+        out.append('  '.join(str(h).ljust(w) for h, w in zip(self.headers, widths)).rstrip())
+        out.append('  '.join('-' * w for w in widths))
+        for r in self.body:
+            out.append('  '.join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+        if self.note:
+            out.append(self.note)
+        return '\n'.join(out)
+
+    def markdown(self):
+        out = ['**' + self.title + '**', '',
+               '| ' + ' | '.join(self.headers) + ' |',
+               '|' + '|'.join('---' for _ in self.headers) + '|']
+        for r in self.body:
+            out.append('| ' + ' | '.join(str(c) for c in r) + ' |')
+        if self.note:
+            out += ['', self.note]
+        return '\n'.join(out)
+
+    def write_csv(self, path):
+        with open(path, 'w', newline='') as f:
+            w = csv.writer(f)
+            w.writerow(self.headers)
+            w.writerows(self.body)
 
 
-def markdown(headers, rows):
-    out = ['| ' + ' | '.join(headers) + ' |',
-           '|' + '|'.join('---' for _ in headers) + '|']
-    for r in rows:
-        out.append('| ' + ' | '.join(str(c) for c in r) + ' |')
-    return '\n'.join(out)
+# --------------------------------------------------------------------------
+# The tables.
+
+def per_mode(rows, scenario, memory):
+    """The first RESULT of @scenario per mode, and the modes that have one."""
+    res = {m: first(rows, scenario=scenario, memory=memory, mode=m) for m in MODES}
+    return res, [m for m in MODES if res[m]]
 
 
-# ---------------------------------------------------------------------------
-
-def longlived_table(rows, n_label=None):
-    modes = [m for m in ('upstream', 'pool') if pick(rows, scenario='longlived', mode=m)]
+def t_longlived(rows, memory):
+    res, modes = per_mode(rows, 'longlived', memory)
     if not modes:
-        return None, None
-    res = {m: first(rows, scenario='longlived', mode=m) for m in modes}
-    n = res[modes[0]].get('secrets', '?')
-    lines = [
+        return None
+    some = res[modes[0]]
+    lines = (
         ('2M mappings split into 4K (level2 splits)', 'l2_splits', '', False),
         ('1G mappings split into 2M (level3 splits)', 'l3_splits', '', False),
         ('DirectMap4k change while held', 'dm4k_kb', ' kB', True),
         ('DirectMap2M change while held', 'dm2m_kb', ' kB', True),
         ('DirectMap1G change while held', 'dm1g_kb', ' kB', True),
         ('2M blocks holding the secrets', 'blocks_2m', '', False),
-        ('DirectMap4k change after freeing', 'freed_dm4k_kb', ' kB', True),
+        ('DirectMap4k change after freeing (vs before)', 'freed_dm4k_kb', ' kB', True),
         ('seconds to create them', 'create_s', '', False),
-    ]
+    )
     body = []
     for label, key, unit, signed in lines:
         row = [label]
         for m in modes:
             v = res[m].get(key)
-            row.append(v if key == 'create_s' and v else fmt(v, unit, signed))
+            row.append(fmt(v, digits=2) if key == 'create_s' else fmt(v, unit, signed))
         body.append(row)
-    if 'pool' in res:
-        body.append(['pool fallbacks (pages served one by one)',
-                     '', fmt(num(res['pool'].get('pool_during_fallback', 0)) -
-                             num(res['pool'].get('pool_before_fallback', 0)))
-                     if res['pool'].get('pool_during_fallback') else '-'])
-        body.append(['pool regions while held', '',
-                     fmt(res['pool'].get('pool_during_regions'))])
-    title = '%s long-lived one-page secrets, %s KiB of kernel memory pinned after each' % (
-        n, res[modes[0]].get('pin_kb', '?'))
-    return title, (['', *modes], body)
+    if res['pool']:
+        p = res['pool']
+        body.append(['pool fallbacks (pages served one by one)'] + ['-'] * (len(modes) - 1) +
+                    [fmt(diff(p, 'pool_during_fallback', 'pool_before_fallback'))])
+        body.append(['pool regions while held'] + ['-'] * (len(modes) - 1) +
+                    [fmt(p.get('pool_during_regions'))])
+        body.append(['pool regions right after freeing (before shrinking)'] +
+                    ['-'] * (len(modes) - 1) +
+                    [fmt(p.get('pool_after_regions'))])
+    title = ('Long-lived secrets, %s memory: %s one-page secrets, %s KiB of kernel '
+             'memory pinned (a pipe) after each' % (memory, some.get('secrets', '?'),
+                                                   some.get('pin_kb', '?')))
+    return Table('longlived-' + memory, title, ['', *modes], body)
 
 
-def fault_table(rows):
-    frows = pick(rows, scenario='fault')
-    if not frows:
-        return None, None, []
+def steps(rows, memory, mode):
+    got = pick(rows, scenario='longlived_step', memory=memory, mode=mode)
+    return sorted(got, key=lambda r: int(r['held']))
+
+
+def t_steps(rows, memory):
+    per = {m: {r['held']: r for r in steps(rows, memory, m)} for m in MODES}
+    modes = [m for m in MODES if per[m]]
+    if not modes:
+        return None
+    held = sorted({int(k) for m in modes for k in per[m]})
+    headers = ['secrets held']
+    for m in modes:
+        headers += ['%s level2 splits' % m, '%s DirectMap4k' % m, '%s 2M blocks' % m]
+    body = []
+    for k in held:
+        row = [k]
+        for m in modes:
+            r = per[m].get(str(k), {})
+            row += [fmt(r.get('l2_splits')), fmt(r.get('dm4k_kb'), ' kB', True),
+                    fmt(r.get('blocks_2m'))]
+        body.append(row)
+    return Table('steps-' + memory,
+                 'Direct map against the number of long-lived secrets, %s memory' % memory,
+                 headers, body)
+
+
+def t_churn(rows, memory):
+    res, modes = per_mode(rows, 'churn', memory)
+    if not modes:
+        return None
+    some = res[modes[0]]
+    body = []
+    for label, key, unit, signed in (
+            ('secrets opened and closed', 'files', '', False),
+            ('pages faulted', 'pages', '', False),
+            ('pages/s (all processes)', 'pps', '', False),
+            ('2M mappings split (level2 splits)', 'l2_splits', '', False),
+            ('1G mappings split (level3 splits)', 'l3_splits', '', False),
+            ('DirectMap4k change', 'dm4k_kb', ' kB', True),
+            ('processes that failed', 'failed', '', False)):
+        body.append([label] + [fmt(res[m].get(key), unit, signed) for m in modes])
+    idle = first(rows, scenario='churn_idle', memory=memory)
+    if idle and 'pool' in modes:
+        body.append(['pool memory held idle after the churn'] + ['-'] * (len(modes) - 1) +
+                    ['%s kB, %s kB after shrinking' % (idle.get('after_close_kb', '-'),
+                                                      idle.get('after_shrink_kb', '-'))])
+    title = ('Churn, %s memory: %s processes, %s s each mode, up to 8 secrets of '
+             '1-64 pages held per process' % (memory, some.get('procs', '?'),
+                                              some.get('seconds', '?')))
+    note = ('Split counts are new splits only: upstream already split the direct map '
+            'in the long-lived scenario of the same boot.')
+    return Table('churn-' + memory, title, ['', *modes], body, note)
+
+
+def fault_stats(rows, memory):
+    frows = pick(rows, scenario='fault', memory=memory)
     threads = sorted({int(r['threads']) for r in frows})
     modes = [m for m in ('shmem', 'pool', 'upstream') if pick(frows, mode=m)]
-    body, data = [], []
+    stats = {}
     for t in threads:
-        base = {}
-        for metric in ('fault_pps', 'free_pps', 'cycle_pps'):
-            for m in modes:
-                med, spread = median_spread(
+        for m in modes:
+            for metric in ('fault_pps', 'free_pps', 'cycle_pps'):
+                stats[(t, m, metric)] = median_spread(
                     [r.get(metric) for r in pick(frows, mode=m, threads=t)])
-                base[(m, metric)] = (med, spread)
+    reps = max([len(pick(frows, mode=m, threads=t)) for t in threads for m in modes] or [0])
+    return threads, modes, stats, reps
+
+
+def t_fault(rows, memory):
+    threads, modes, stats, reps = fault_stats(rows, memory)
+    if not threads:
+        return None
+    body = []
+    for t in threads:
         for metric, label in (('fault_pps', 'fault'), ('free_pps', 'free'),
                               ('cycle_pps', 'fault+free')):
             row = [t, label]
-            floor = base[('shmem', metric)][0] if 'shmem' in modes else None
+            floor = stats.get((t, 'shmem', metric), (None, None))[0]
             for m in modes:
-                med, spread = base[(m, metric)]
+                med, spread = stats[(t, m, metric)]
                 if med is None:
                     row.append('-')
                     continue
@@ -148,71 +254,234 @@ def fault_table(rows):
                 if floor and m != 'shmem':
                     cell += ' (%.2fx)' % (floor / med)
                 row.append(cell)
-                data.append({'threads': t, 'metric': metric, 'mode': m,
-                             'median_pps': round(med), 'spread_pct': round(spread, 1),
-                             'time_vs_shmem': round(floor / med, 3) if floor else ''})
             body.append(row)
-    reps = max(len(pick(frows, mode=modes[0], threads=t)) for t in threads)
-    title = ('Fault and free throughput, pages/s (median of %d, ± spread; '
-             '(Nx) = time per page relative to shmem)' % reps)
-    return title, (['threads', 'phase', *modes], body), data
+    title = ('Fault and free throughput, %s memory, pages/s (median of %d, ± spread '
+             'max-min; (Nx) = time per page relative to shmem, the floor)' % (memory, reps))
+    note = ('Each thread creates a 256-page file, maps it, writes every page (fault), '
+            'unmaps and closes it (free).')
+    return Table('throughput-' + memory, title, ['threads', 'phase', *modes], body, note)
 
 
-def demo(path):
-    rows = parse(path)
+def t_fio(rows, memory):
+    frows = pick(rows, scenario='fio', memory=memory)
+    if not frows:
+        return None
+    stages, jobs = [], []
+    for r in frows:
+        if r['stage'] not in stages:
+            stages.append(r['stage'])
+        if r['job'] not in jobs:
+            jobs.append(r['job'])
+    body = []
+    for s in stages:
+        row = [s]
+        for j in jobs:
+            r = first(frows, stage=s, job=j)
+            kibs = (num(r.get('read_kibs')) or 0) + (num(r.get('write_kibs')) or 0)
+            row.append(fmt(kibs / 1024) if r else '-')
+        body.append(row)
+    note = ('fio throughput in MiB/s (benchmarks/fio/directmap-traffic.fio, buffered '
+            'I/O on tmpfs) after each scenario.  Under QEMU TCG these figures cannot '
+            'show the TLB cost of a split direct map: TCG translates guest memory '
+            'accesses through its own software TLB, in 4K entries whatever the guest '
+            'page size, and there is no PMU to count dTLB misses.  On real hardware '
+            'run tools/perf-scripts/tlb-impact.sh.')
+    return Table('fio-' + memory, 'fio after each scenario, %s memory, MiB/s' % memory,
+                 ['after', *jobs], body, note)
+
+
+def t_misc(rows, memory):
+    body = []
+    age = first(rows, scenario='age', memory=memory)
+    if age:
+        body.append(['free memory before the scenarios',
+                     '%s kB, %s kB of it in free 2M blocks' % (
+                         fmt(age.get('free_kb')), fmt(age.get('free_2m_blocks_kb')))])
+        if num(age.get('percent')):
+            body.append(['aging (sp-bench age -P %s)' % age.get('percent'),
+                         '%s kB kept in 4K pieces, %s s' % (age.get('kept_kb'),
+                                                            age.get('seconds'))])
+    for r in pick(rows, scenario='leak', memory=memory):
+        body.append(['bytes of a closed secret seen by the next owner (%s)' % r.get('mode'),
+                     r.get('leaked_bytes', '-')])
+    idle = first(rows, scenario='idle', memory=memory)
+    if idle:
+        body.append(['memory the pool holds idle',
+                     '%s kB after everything closed, %s kB after the shrinker ran' % (
+                         idle.get('after_close_kb', '-'), idle.get('after_shrinker_kb', '-'))])
+    if not body:
+        return None
+    return Table('other-' + memory, 'Other figures, %s memory' % memory,
+                 ['figure', 'value'], body)
+
+
+def tables(rows):
+    out = []
+    for memory in MEMORIES:
+        for fn in (t_misc, t_longlived, t_steps, t_churn, t_fault, t_fio):
+            t = fn(rows, memory)
+            if t:
+                out.append(t)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Plots (gnuplot, PNG).
+
+def plots(rows, outdir):
+    """Write the plots into outdir; return their file names."""
+    if not shutil.which('gnuplot'):
+        print('report.py: gnuplot not found; no plots (apt-get install gnuplot-nox)')
+        return []
+    os.makedirs(outdir, exist_ok=True)
+    made, script = [], ['set terminal pngcairo size 900,560 font "sans,11"',
+                        'set grid', 'set key top left']
+    series = []
+    for memory in MEMORIES:
+        for m in MODES:
+            st = steps(rows, memory, m)
+            if not st:
+                continue
+            dat = os.path.join(outdir, 'steps-%s-%s.dat' % (memory, m))
+            with open(dat, 'w') as f:
+                f.write('# held l2_splits dm4k_mib blocks_2m\n')
+                for r in st:
+                    f.write('%s %s %.1f %s\n' % (r['held'], r.get('l2_splits', 0),
+                                                  (num(r.get('dm4k_kb')) or 0) / 1024,
+                                                  r.get('blocks_2m', 0)))
+            series.append((dat, '%s, %s memory' % (m, memory)))
+    if series:
+        for name, col, ylabel, title in (
+                ('splits.png', 2, '2M direct-map mappings split into 4K',
+                 'Direct-map level-2 splits against long-lived secrets'),
+                ('directmap-4k.png', 3, 'direct map mapped with 4K pages (MiB, change)',
+                 '4K-mapped direct map against long-lived secrets')):
+            script += ['set output "%s"' % os.path.join(outdir, name),
+                       'set title "%s"' % title, 'set xlabel "secrets held"',
+                       'set ylabel "%s"' % ylabel, 'set logscale x', 'unset logscale y',
+                       'plot ' + ', '.join('"%s" using 1:%d with linespoints lw 2 title "%s"'
+                                           % (d, col, t) for d, t in series)]
+            made.append(name)
+    for memory in MEMORIES:
+        threads, modes, stats, _ = fault_stats(rows, memory)
+        if not threads:
+            continue
+        dat = os.path.join(outdir, 'throughput-%s.dat' % memory)
+        with open(dat, 'w') as f:
+            f.write('# threads ' + ' '.join(modes) + ' (fault pages/s, median)\n')
+            for t in threads:
+                f.write('%d %s\n' % (t, ' '.join(
+                    '%.0f' % (stats[(t, m, 'fault_pps')][0] or 0) for m in modes)))
+        name = 'throughput-%s.png' % memory
+        script += ['set output "%s"' % os.path.join(outdir, name),
+                   'set title "Secret page faults against threads (%s memory)"' % memory,
+                   'set xlabel "threads"', 'set ylabel "pages/s"', 'unset logscale x',
+                   'set xtics 1', 'set yrange [0:*]',
+                   'plot ' + ', '.join('"%s" using 1:%d with linespoints lw 2 title "%s"'
+                                       % (dat, i + 2, m) for i, m in enumerate(modes)),
+                   'unset xtics', 'set xtics', 'set autoscale y']
+        made.append(name)
+    gp = os.path.join(outdir, 'plots.gp')
+    with open(gp, 'w') as f:
+        f.write('\n'.join(script) + '\n')
+    r = subprocess.run(['gnuplot', gp], capture_output=True, text=True)
+    if r.returncode:
+        print('report.py: gnuplot failed:\n' + r.stderr)
+        return []
+    return made
+
+
+# --------------------------------------------------------------------------
+
+def tlb_block(paths):
+    """What tlb-impact.sh printed in the guest (between its markers)."""
+    out = []
+    for path in paths:
+        keep = False
+        with open(path, errors='replace') as f:
+            for line in f:
+                if line.startswith('# tlb-impact.sh'):
+                    keep = True
+                    continue
+                if keep and (line.startswith('# secretpool-') or not line.startswith('#')):
+                    keep = False
+                if keep:
+                    out.append(line[2:].rstrip())
+    return out
+
+
+def machine_line(rows):
+    m = first(rows, scenario='machine')
+    return ('guest: %s vCPUs, %s NUMA nodes, %s MiB, kernel %s' % (
+        m.get('cpus', '?'), m.get('nodes', '?'),
+        int(num(m.get('mem_kb', 0)) or 0) // 1024, m.get('kernel', '?')))
+
+
+def demo(path, plotdir=None):
+    rows = parse([path])
     if not rows:
         print('no RESULT lines in %s: the guest job did not run' % path)
         return 1
-    m = first(rows, scenario='machine')
-    print('Guest: %s vCPUs, %s NUMA nodes, %s MiB, kernel %s' % (
-        m.get('cpus', '?'), m.get('nodes', '?'),
-        int(num(m.get('mem_kb', 0)) or 0) // 1024, m.get('kernel', '?')))
-    print()
-    title, t = longlived_table(rows)
-    if t:
-        print(title)
-        print(table(*t))
+    print(machine_line(rows))
+    for t in tables(rows):
         print()
-    title, t, _ = fault_table(rows)
-    if t:
-        print(title)
-        print(table(*t))
-        print()
-    leaks = pick(rows, scenario='leak')
-    if leaks:
-        print('Bytes of a closed secret seen by the next owner: ' + ', '.join(
-            '%s %s' % (r.get('mode'), r.get('leaked_bytes')) for r in leaks))
-    idle = first(rows, scenario='idle')
-    if idle:
-        print('Memory the pool holds idle: %s kB after everything closed, '
-              '%s kB after the shrinker ran' % (idle.get('after_close_kb'),
-                                                idle.get('after_shrinker_kb')))
+        print(t.text())
+    if plotdir:
+        made = plots(rows, plotdir)
+        if made:
+            print()
+            print('plots: ' + ', '.join(os.path.join(plotdir, p) for p in made))
     return 0
 
 
-# ---------------------------------------------------------------------------
-
-def bench(path, outdir):
-    rows = parse(path)
+def bench(outdir, paths, command):
+    rows = parse(paths)
     if not rows:
-        print('no RESULT lines in %s' % path)
+        print('no RESULT lines in %s' % ' '.join(paths))
         return 1
-    os.makedirs(outdir, exist_ok=True)
-    with open(os.path.join(outdir, 'results.csv'), 'w', newline='') as f:
+    csvdir = os.path.join(outdir, 'csv')
+    os.makedirs(csvdir, exist_ok=True)
+    with open(os.path.join(csvdir, 'results.csv'), 'w', newline='') as f:
         keys = sorted({k for r in rows for k in r})
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
-        for r in rows:
-            w.writerow(r)
-    print('wrote %s' % os.path.join(outdir, 'results.csv'))
+        w.writerows(rows)
+    tabs = tables(rows)
+    for t in tabs:
+        t.write_csv(os.path.join(csvdir, t.name + '.csv'))
+    made = plots(rows, os.path.join(outdir, 'plots'))
+    md = ['# secretpool benchmark results', '',
+          'Generated by `benchmarks/report.py` from the guest logs of `%s`; '
+          'every figure below comes from a RESULT line of those runs '
+          '(all of them in [csv/results.csv](csv/results.csv)).' % command, '',
+          '- ' + machine_line(rows),
+          '- guest: QEMU TCG (`-cpu max`), no hardware PMU; one boot with fresh '
+          'memory, one with aged memory',
+          '- pool and upstream (pool switched off at run time) in the same boot; '
+          'shmem is a plain `memfd_create()` file, the floor', '']
+    for t in tabs:
+        md += [t.markdown(), '']
+    tlb = tlb_block(paths)
+    if tlb:
+        md += ['**tools/perf-scripts/tlb-impact.sh in the guest (fresh boot)**', '',
+               '```'] + tlb + ['```', '']
+    if made:
+        md += ['## Plots', '']
+        md += ['![%s](plots/%s)' % (p, p) for p in made]
+        md.append('')
+    with open(os.path.join(outdir, 'RESULTS.md'), 'w') as f:
+        f.write('\n'.join(md))
+    print('wrote %s, %d tables in %s, %d plots' % (os.path.join(outdir, 'RESULTS.md'),
+                                                   len(tabs) + 1, csvdir, len(made)))
     return 0
 
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == 'demo':
-        return demo(argv[1])
+        return demo(argv[1], argv[2] if len(argv) > 2 else None)
     if len(argv) >= 3 and argv[0] == 'bench':
-        return bench(argv[1], argv[2])
+        return bench(argv[1], argv[2:], os.environ.get('SP_BENCH_COMMAND',
+                                                      'benchmarks/run'))
     print(__doc__)
     return 2
 

@@ -11,6 +11,8 @@
 #       memfd_secret           upstream's selftest, from the Debian source
 #       sp-*                   benchmark and demo helpers (benchmarks/src,
 #                              scripts/guest/bin)
+#   /opt/secretpool/fio/       benchmarks/fio/*.fio (fio job files)
+#   /opt/secretpool/perf-scripts/  tools/perf-scripts/*
 # Host tools too big for the initramfs (stress-ng, fio, perf) are run from
 # the host's root file system, which the VM shares read-only at /host.
 #
@@ -64,7 +66,8 @@ trap 'rm -f "$list"' EXIT
 {
 	for d in /dev /proc /sys /tmp /run /root /host /etc /bin /sbin /usr \
 		/usr/bin /usr/sbin /opt /opt/secretpool /opt/secretpool/jobs \
-		/opt/secretpool/bin /mnt; do
+		/opt/secretpool/bin /opt/secretpool/fio \
+		/opt/secretpool/perf-scripts /mnt; do
 		echo "dir $d 0755 0 0"
 	done
 	echo "nod /dev/console 0600 0 0 c 5 1"
@@ -83,6 +86,12 @@ trap 'rm -f "$list"' EXIT
 	done
 	for f in "$ROOT"/scripts/guest/bin/*; do
 		[ -f "$f" ] && echo "file /opt/secretpool/bin/$(basename "$f") $f 0755 0 0"
+	done
+	for f in "$ROOT"/benchmarks/fio/*.fio; do
+		[ -f "$f" ] && echo "file /opt/secretpool/fio/$(basename "$f") $f 0644 0 0"
+	done
+	for f in "$ROOT"/tools/perf-scripts/*; do
+		[ -f "$f" ] && echo "file /opt/secretpool/perf-scripts/$(basename "$f") $f 0755 0 0"
 	done
 	(cd "$BIN" && find . -mindepth 1 -type d) | while read -r d; do
 		echo "dir /opt/secretpool/bin/${d#./} 0755 0 0"

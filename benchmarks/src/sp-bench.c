@@ -2,13 +2,15 @@
 /*
  * sp-bench: the guest side of the secretpool benchmarks.
  *
- *   sp-bench longlived [-n N] [-P PIN_KB] [-k] [-H CMD]
+ *   sp-bench longlived [-n N] [-P PIN_KB] [-k] [-c K1,K2,...] [-H CMD]
  *	N one-page secrets, each followed by PIN_KB of kernel memory pinned in
  *	a pipe, all kept open; reports the direct-map splits and DirectMap*
  *	changes they caused, the 2M blocks holding them, then frees them.
- *	-k keeps going after a failed secret instead of stopping; -H runs the
- *	shell command CMD while the secrets are held (its output goes to
- *	standard output before the RESULT line).
+ *	-c also reports the same figures (scenario=longlived_step) each time
+ *	K1, K2, ... secrets exist; -k keeps going after a failed secret
+ *	instead of stopping; -H runs the shell command CMD while the secrets
+ *	are held (its output goes to standard output before the RESULT
+ *	line).
  *   sp-bench churn [-p PROCS] [-s SECONDS] [-M MAX_PAGES]
  *	PROCS processes open, fault, hold and close secrets of random sizes.
  *   sp-bench fault -m secret|shmem [-t THREADS] [-P PAGES] [-s SECONDS]
@@ -17,11 +19,13 @@
  *   sp-bench leak [-P PAGES]
  *	fills PAGES secret pages, closes them, and counts the non-zero bytes
  *	of PAGES fresh secret pages (should be 0).
- *   sp-bench age [-P PERCENT]
+ *   sp-bench age [-P PERCENT] [-d DIR]
  *	scatters free memory the way a long uptime does: fills PERCENT of
- *	free memory with page cache files, then deletes every other page-sized
- *	file, leaving free 4K holes all over; the files stay until the next
- *	boot.
+ *	available memory with a page-cache file in DIR (a tmpfs; default
+ *	/tmp/sp-age), then punches a hole in every other page of it, leaving
+ *	free 4K holes all over; the file stays until the next boot.  Reports
+ *	free memory and how much of it is in free 2M (order >= 9) blocks;
+ *	-P 0 only reports.
  *
  * Each run prints one line "RESULT key=value ..." on standard output, with
  * the counters read from /proc/vmstat, /proc/meminfo and the pool's
@@ -87,8 +91,8 @@ struct dm {
 
 static void dm_read(struct dm *d)
 {
-	d->l2 = vmstat("direct_map_level2_splits");
-	d->l3 = vmstat("direct_map_level3_splits");
+	d->l2 = vmstat_read("direct_map_level2_splits");
+	d->l3 = vmstat_read("direct_map_level3_splits");
 	d->k4 = meminfo_kb("DirectMap4k");
 	d->m2 = meminfo_kb("DirectMap2M");
 	d->g1 = meminfo_kb("DirectMap1G");
@@ -137,12 +141,63 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Distinct 2M blocks holding the first @n of @pfns (page frame numbers). */
+static int blocks_2m(const uint64_t *pfns, int n)
+{
+	uint64_t *b = malloc((n + 1) * sizeof(*b));
+	int i, blocks = 0;
+
+	if (!b)
+		die("malloc");
+	for (i = 0; i < n; i++)
+		b[i] = pfns[i] >> 9;
+	qsort(b, n, sizeof(*b), cmp_u64);
+	for (i = 0; i < n; i++)
+		if (b[i] && (!i || b[i] != b[i - 1]))
+			blocks++;
+	free(b);
+	return blocks;
+}
+
+/* One scenario=longlived_step line: the figures with @made secrets held. */
+static void longlived_step(int made, const struct dm *before,
+			   const uint64_t *pfns)
+{
+	char saved[sizeof(result)];
+	struct dm now_dm;
+
+	memcpy(saved, result, sizeof(result));
+	result[0] = '\0';
+	dm_read(&now_dm);
+	out(" scenario=longlived_step held=%d l2_splits=%lld l3_splits=%lld",
+	    made, now_dm.l2 - before->l2, now_dm.l3 - before->l3);
+	out(" dm4k_kb=%lld dm2m_kb=%lld dm1g_kb=%lld blocks_2m=%d",
+	    now_dm.k4 - before->k4, now_dm.m2 - before->m2,
+	    now_dm.g1 - before->g1, blocks_2m(pfns, made));
+	print_pool("pool_");
+	result_end();
+	memcpy(result, saved, sizeof(result));
+}
+
+/* Is @n in the comma-separated list @list? */
+static int in_list(const char *list, int n)
+{
+	while (list && *list) {
+		if (atoi(list) == n)
+			return 1;
+		list = strchr(list, ',');
+		if (list)
+			list++;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- */
 
 static int cmd_longlived(int argc, char **argv)
 {
-	int n = 1000, pin_kb = 4, keep_going = 0, opt, i, made = 0, blocks = 0;
-	const char *held_cmd = NULL;
+	int n = 1000, pin_kb = 4, keep_going = 0, opt, i, made = 0;
+	const char *held_cmd = NULL, *steps = NULL;
 	struct rlimit nofile;
 	struct dm before, during, after;
 	char **secrets;
@@ -151,8 +206,9 @@ static int cmd_longlived(int argc, char **argv)
 	char *buf;
 	double t0, t1;
 
-	while ((opt = getopt(argc, argv, "n:P:kH:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:P:kc:H:")) != -1) {
 		switch (opt) {
+		case 'c': steps = optarg; break;
 		case 'H': held_cmd = optarg; break;
 		case 'n': n = atoi(optarg); break;
 		case 'P': pin_kb = atoi(optarg); break;
@@ -170,6 +226,7 @@ static int cmd_longlived(int argc, char **argv)
 	if (!secrets || !pipes || !pfns || !buf)
 		die("calloc");
 	memset(buf, 0x5a, pin_kb * 1024 + 1);
+	pagemap = open("/proc/self/pagemap", O_RDONLY);
 
 	dm_read(&before);
 	out(" scenario=longlived secrets=%d pin_kb=%d", n, pin_kb);
@@ -189,6 +246,7 @@ static int cmd_longlived(int argc, char **argv)
 		if (secrets[made] == MAP_FAILED)
 			break;
 		memset(secrets[made], i, page);
+		pfns[made] = pagemap >= 0 ? pfn_of(pagemap, secrets[made]) : 0;
 		pipes[made] = -1;
 		/* Kernel memory allocated and kept between two secrets. */
 		if (pin_kb && !pipe(p)) {
@@ -199,6 +257,8 @@ static int cmd_longlived(int argc, char **argv)
 			pipes[made] = p[0];
 		}
 		made++;
+		if (in_list(steps, made))
+			longlived_step(made, &before, pfns);
 	}
 	t1 = now();
 	dm_read(&during);
@@ -208,20 +268,12 @@ static int cmd_longlived(int argc, char **argv)
 			fprintf(stderr, "sp-bench: '%s' failed\n", held_cmd);
 	}
 
-	pagemap = open("/proc/self/pagemap", O_RDONLY);
-	if (pagemap >= 0) {
-		for (i = 0; i < made; i++)
-			pfns[i] = pfn_of(pagemap, secrets[i]) >> 9;
+	if (pagemap >= 0)
 		close(pagemap);
-		qsort(pfns, made, sizeof(*pfns), cmp_u64);
-		for (i = 0; i < made; i++)
-			if (pfns[i] && (!i || pfns[i] != pfns[i - 1]))
-				blocks++;
-	}
 	out(" made=%d create_s=%.3f l2_splits=%lld l3_splits=%lld dm4k_kb=%lld dm2m_kb=%lld dm1g_kb=%lld blocks_2m=%d",
 	       made, t1 - t0, during.l2 - before.l2, during.l3 - before.l3,
 	       during.k4 - before.k4, during.m2 - before.m2,
-	       during.g1 - before.g1, blocks);
+	       during.g1 - before.g1, blocks_2m(pfns, made));
 	print_pool("pool_during_");
 
 	for (i = 0; i < made; i++) {
@@ -462,49 +514,96 @@ static int cmd_leak(int argc, char **argv)
 
 /* ---------------------------------------------------------------- */
 
+/* Free memory in /proc/buddyinfo, all of it and in blocks of 2M or more. */
+static void buddy_free_kb(long long *all, long long *order9)
+{
+	char line[512], *p, *end;
+	FILE *f = fopen("/proc/buddyinfo", "r");
+
+	*all = *order9 = 0;
+	if (!f)
+		return;
+	/* "Node 0, zone   Normal   c0 c1 ... c10" */
+	while (fgets(line, sizeof(line), f)) {
+		int order = 0;
+
+		p = strstr(line, "zone");
+		if (!p)
+			continue;
+		p += 4;
+		while (*p == ' ')
+			p++;
+		while (*p && *p != ' ')	/* the zone's name */
+			p++;
+		for (;; order++) {
+			long long n = strtoll(p, &end, 10);
+			long long kb = n * (page / 1024) << order;
+
+			if (end == p)
+				break;
+			p = end;
+			*all += kb;
+			if (order >= 9)
+				*order9 += kb;
+		}
+	}
+	fclose(f);
+}
+
 static int cmd_age(int argc, char **argv)
 {
-	long long avail_kb = meminfo_kb("MemAvailable");
-	int percent = 50, opt;
-	long files, i;
-	char path[64], *buf;
+	long long avail_kb = meminfo_kb("MemAvailable"), all, order9;
+	const char *dir = "/tmp/sp-age";
+	off_t bytes, off;
+	int percent = 50, opt, fd;
+	char path[4200];
 	double t0 = now();
 
-	while ((opt = getopt(argc, argv, "P:")) != -1) {
+	while ((opt = getopt(argc, argv, "P:d:")) != -1) {
 		if (opt == 'P')
 			percent = atoi(optarg);
+		else if (opt == 'd')
+			dir = optarg;
 		else
 			return 2;
 	}
-	files = avail_kb / 4 * percent / 100;
-	buf = malloc(page);
-	if (!buf)
-		die("malloc");
-	memset(buf, 0xa5, page);
-	mkdir("/tmp/sp-age", 0700);
-	for (i = 0; i < files; i++) {
-		int fd;
-
-		snprintf(path, sizeof(path), "/tmp/sp-age/%ld", i);
-		fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
-		if (fd < 0 || write(fd, buf, page) != page)
-			break;
-		close(fd);
+	if (strlen(dir) > 4096 || percent < 0 || percent > 95)
+		return 2;
+	bytes = (off_t)avail_kb * 1024 / 100 * percent / (2 * page) * (2 * page);
+	if (bytes) {
+		mkdir(dir, 0700);
+		snprintf(path, sizeof(path), "%s/aged", dir);
+		fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+		if (fd < 0)
+			die(path);
+		/*
+		 * One big page-cache file, then a hole punched in every
+		 * other page of it: free memory ends up in 4K pieces all
+		 * over, as after a long uptime, but in seconds.
+		 */
+		if (fallocate(fd, 0, 0, bytes))
+			die("fallocate");
+		for (off = 0; off < bytes; off += 2 * page)
+			if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      off, page))
+				die("fallocate(PUNCH_HOLE)");
+		close(fd);	/* the file stays until the next boot */
 	}
-	files = i;
-	/* Every other page goes back: free memory full of 4K holes. */
-	for (i = 0; i < files; i += 2) {
-		snprintf(path, sizeof(path), "/tmp/sp-age/%ld", i);
-		unlink(path);
-	}
-	printf("RESULT scenario=age files=%ld kept_kb=%ld seconds=%.1f\n",
-	       files, files / 2 * page / 1024, now() - t0);
+	buddy_free_kb(&all, &order9);
+	printf("RESULT scenario=age percent=%d kept_kb=%lld seconds=%.1f free_kb=%lld free_2m_blocks_kb=%lld\n",
+	       percent, (long long)bytes / 2 / 1024, now() - t0, all, order9);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+
 	page = sysconf(_SC_PAGESIZE);
+	/* Secret pages count against RLIMIT_MEMLOCK; lift it where allowed. */
+	if (setrlimit(RLIMIT_MEMLOCK, &unlimited))
+		fprintf(stderr, "sp-bench: RLIMIT_MEMLOCK stays as it is: %s\n",
+			strerror(errno));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
 		fprintf(stderr, "usage: sp-bench longlived|churn|fault|leak|age [options]\n");

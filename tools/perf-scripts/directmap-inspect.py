@@ -16,7 +16,8 @@ VM jobs leave them):
 and prints, per NUMA node, how much of its memory the direct map maps with
 1G, 2M and 4K pages and how much is not present, cross-checked against
 DirectMap* in /proc/meminfo.  --picture draws the direct map as text, one
-character per 2M; --png FILE draws it as an image, one cell per 2M:
+character per 2M; --png FILE draws it as an image, one cell per 2M, with
+a legend (with gnuplot; without it, bare cells in the same colours):
 
   G  part of a 1G mapping          M  a 2M mapping
   4  split into 4K pages           P  a secretmem pool region (removed whole)
@@ -28,8 +29,11 @@ Only the x86-64 page-table dump format is understood.
 import argparse
 import os
 import re
+import shutil
 import struct
+import subprocess
 import sys
+import tempfile
 import zlib
 
 LIVE = {
@@ -229,6 +233,59 @@ def write_png(path, grid, width, scale=4):
         f.write(png)
 
 
+LEGEND = (('G', 'part of a 1G mapping'), ('M', '2M mapping'),
+          ('4', '2M split into 4K pages'), ('P', 'secretmem pool region'),
+          ('x', 'not present (other)'), ('.', 'no memory'))
+
+
+def plot_png(path, grid, width, title):
+    """Draw the grid with gnuplot: cells, legend, address axis."""
+    order = [c for c, _ in LEGEND]
+    rows = [grid[i:i + width] for i in range(0, len(grid), width)]
+    cell = 12
+    with tempfile.TemporaryDirectory() as tmp:
+        dat = os.path.join(tmp, 'grid.dat')
+        with open(dat, 'w') as f:
+            for r in rows:
+                r = r + ['.'] * (width - len(r))
+                f.write(' '.join(str(order.index(c)) for c in r) + '\n')
+        row_bytes = width * SZ_2M
+        ytics = ', '.join('"%d GiB" %d' % (r * row_bytes >> 30, r)
+                          for r in range(len(rows)) if (r * row_bytes) % SZ_1G == 0)
+        xtics = ', '.join('"%d" %d' % (c * 2, c) for c in range(0, width + 1, 8))
+        colours = ['#%02x%02x%02x' % COLOUR[c] for c in order]
+        script = [
+            'set terminal pngcairo size %d,%d font "sans,10"' % (
+                width * cell + 330, len(rows) * cell + 120),
+            'set output "%s"' % path,
+            'set title "%s"' % title.replace('"', "'"),
+            'unset colorbox',
+            'set palette maxcolors %d' % len(order),
+            'set palette defined (%s)' % ', '.join(
+                '%d "%s"' % (i, c) for i, c in enumerate(colours)),
+            'set cbrange [-0.5:%f]' % (len(order) - 0.5),
+            'set xrange [-0.5:%f]' % (width - 0.5),
+            'set yrange [%f:-0.5]' % (len(rows) - 0.5),
+            'set xtics (%s) out nomirror' % xtics,
+            'set ytics (%s) out nomirror' % ytics,
+            'set xlabel "MiB into the row (one cell = 2 MiB, one row = %d MiB)"'
+            % (row_bytes >> 20),
+            'set ylabel "physical address"',
+            'set key outside right top',
+            'plot "%s" matrix with image notitle, ' % dat + ', '.join(
+                'keyentry with boxes fill solid fc rgb "%s" title "%s"' % (colours[i], label)
+                for i, (_, label) in enumerate(LEGEND)),
+        ]
+        gp = os.path.join(tmp, 'grid.gp')
+        with open(gp, 'w') as f:
+            f.write('\n'.join(script) + '\n')
+        r = subprocess.run(['gnuplot', gp], capture_output=True, text=True)
+        if r.returncode:
+            sys.stderr.write('gnuplot failed: %s\n' % r.stderr)
+            return False
+    return True
+
+
 def mib(n):
     return '%d MiB' % (n >> 20) if n >= (1 << 20) or n == 0 else '%d KiB' % (n >> 10)
 
@@ -296,7 +353,11 @@ def main():
             for i in range(0, len(grid), args.width):
                 print('%#011x %s' % (i * SZ_2M, ''.join(grid[i:i + args.width])))
         if args.png:
-            write_png(args.png, grid, args.width)
+            title = 'Direct map, one cell per 2M: %s' % (
+                os.path.basename(os.path.normpath(args.snapshot)) if args.snapshot
+                else 'running kernel')
+            if not (shutil.which('gnuplot') and plot_png(args.png, grid, args.width, title)):
+                write_png(args.png, grid, args.width)	# plain cells, no legend
             print('wrote %s' % args.png)
     return 0
 
