@@ -90,12 +90,16 @@ done
 CMDLINE="console=ttyS0 secretmem.enable=1 panic=-1 sp.jobs=$JOBS $EXTRA"
 echo "$CMDLINE" > "$OUT/cmdline"
 
+# multidevs=remap: the host's / spans several file systems (/proc, /sys,
+# ...) whose inode numbers collide; without remapping, the guest's 9p
+# client takes /host/proc and /host/sys for the same directory and the
+# bind mounts of the guest's /proc and /sys land on top of each other.
 qemu=(qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none
 	-machine "${SP_MACHINE:-q35}" -accel tcg,thread=multi -cpu max
 	-m "${MEM}M" -smp "$CPUS,sockets=$sockets,cores=$cores,threads=1" "${numa[@]}"
 	-kernel "$KERNEL" -initrd "$INITRD" -append "$CMDLINE"
 	-serial "file:$OUT/console.log" -serial "file:$OUT/tap.log"
-	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on"
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	${SP_QEMU_EXTRA:-})
 
 log "booting $(basename "$(readlink -f "$KERNEL")"): ${MEM} MiB, $CPUS vCPUs, $NODES nodes, jobs: $JOBS"

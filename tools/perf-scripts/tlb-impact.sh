@@ -136,8 +136,10 @@ for mode in $MODES; do
 	else
 		hook="$* > $OUT/$mode.work 2>&1"
 	fi
-	"$SP_BENCH" longlived -n "$N" -H "$hook" > "$OUT/$mode.bench" ||
-		say "sp-bench longlived failed in mode $mode (see its output below)"
+	if ! "$SP_BENCH" longlived -n "$N" -H "$hook" > "$OUT/$mode.bench" 2>&1; then
+		say "sp-bench longlived failed in mode $mode:"
+		cat "$OUT/$mode.bench"
+	fi
 	[ -s "$OUT/$mode.work" ] || say "the workload printed nothing in mode $mode"
 done
 
