@@ -297,10 +297,12 @@ def t_misc(rows, memory):
         body.append(['free memory before the scenarios',
                      '%s kB, %s kB of it in free 2M blocks' % (
                          fmt(age.get('free_kb')), fmt(age.get('free_2m_blocks_kb')))])
-        if num(age.get('percent')):
-            body.append(['aging (sp-bench age -P %s)' % age.get('percent'),
-                         '%s kB kept in 4K pieces, %s s' % (age.get('kept_kb'),
-                                                            age.get('seconds'))])
+        if num(age.get('percent')) or num(age.get('pipes')):
+            body.append(['aging (sp-bench age -P %s -U %s -S 16)' % (
+                age.get('percent'), age.get('pipes')),
+                '%s pipe pages kept (unmovable, one in 16 freed), %s kB of page cache '
+                'kept (every other page freed), %s s' % (
+                    age.get('pipes_kept', '-'), age.get('kept_kb'), age.get('seconds'))])
     for r in pick(rows, scenario='leak', memory=memory):
         body.append(['bytes of a closed secret seen by the next owner (%s)' % r.get('mode'),
                      r.get('leaked_bytes', '-')])

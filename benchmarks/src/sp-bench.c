@@ -19,13 +19,14 @@
  *   sp-bench leak [-P PAGES]
  *	fills PAGES secret pages, closes them, and counts the non-zero bytes
  *	of PAGES fresh secret pages (should be 0).
- *   sp-bench age [-P PERCENT] [-d DIR]
- *	scatters free memory the way a long uptime does: fills PERCENT of
- *	available memory with a page-cache file in DIR (a tmpfs; default
- *	/tmp/sp-age), then punches a hole in every other page of it, leaving
- *	free 4K holes all over; the file stays until the next boot.  Reports
- *	free memory and how much of it is in free 2M (order >= 9) blocks;
- *	-P 0 only reports.
+ *   sp-bench age [-P PERCENT] [-d DIR] [-U PAGES [-S STRIDE]]
+ *	scatters free memory the way a long uptime does.  -U: PAGES pipes
+ *	holding one page of unmovable kernel memory each, of which one in
+ *	STRIDE (default 16) is closed again; a child process keeps the rest.
+ *	-P: PERCENT of available memory in a page-cache file in DIR (a tmpfs;
+ *	default /tmp/sp-age) with a hole punched in every other page.  Both
+ *	stay until the next boot.  Reports free memory and how much of it is
+ *	in free 2M (order >= 9) blocks; -P 0 alone only reports.
  *
  * Each run prints one line "RESULT key=value ..." on standard output, with
  * the counters read from /proc/vmstat, /proc/meminfo and the pool's
@@ -550,25 +551,85 @@ static void buddy_free_kb(long long *all, long long *order9)
 	fclose(f);
 }
 
+/*
+ * Pin @pages pages of unmovable kernel memory, one pipe buffer each, then
+ * free one in every @stride of them: sparse 4K holes in unmovable
+ * pageblocks, where unmovable allocations (secretmem's, upstream) go
+ * first.  A child process keeps the rest until the next boot.  Returns
+ * how many pipes it made, or -1.
+ */
+static long age_pipes(long pages, int stride)
+{
+	struct rlimit nofile = { pages + 64, pages + 64 };
+	int ready[2], p[2], *fds, fd;
+	long made = -1, i;
+	char *buf;
+
+	if (pipe(ready))
+		return -1;
+	if (fork()) {
+		close(ready[1]);
+		if (read(ready[0], &made, sizeof(made)) != sizeof(made))
+			made = -1;
+		close(ready[0]);
+		return made;
+	}
+	close(ready[0]);
+	/* Not holding the caller's output open: whoever reads it sees EOF. */
+	fd = open("/dev/null", O_RDWR);
+	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		_exit(1);
+	close(fd);
+	buf = calloc(1, page);
+	fds = calloc(pages, sizeof(*fds));
+	if (!buf || !fds || setrlimit(RLIMIT_NOFILE, &nofile))
+		_exit(1);
+	for (made = 0; made < pages; made++) {
+		if (pipe(p))
+			break;
+		fcntl(p[1], F_SETPIPE_SZ, page);
+		if (write(p[1], buf, page) != page)
+			break;
+		close(p[1]);
+		fds[made] = p[0];
+	}
+	for (i = 0; i < made; i += stride)
+		close(fds[i]);
+	if (write(ready[1], &made, sizeof(made)) != sizeof(made))
+		_exit(1);
+	close(ready[1]);
+	for (;;)
+		pause();
+}
+
 static int cmd_age(int argc, char **argv)
 {
 	long long avail_kb = meminfo_kb("MemAvailable"), all, order9;
 	const char *dir = "/tmp/sp-age";
+	long pipes = 0, piped = 0;
 	off_t bytes, off;
-	int percent = 50, opt, fd;
+	int percent = 50, stride = 16, opt, fd;
 	char path[4200];
 	double t0 = now();
 
-	while ((opt = getopt(argc, argv, "P:d:")) != -1) {
-		if (opt == 'P')
-			percent = atoi(optarg);
-		else if (opt == 'd')
-			dir = optarg;
-		else
-			return 2;
+	while ((opt = getopt(argc, argv, "P:d:U:S:")) != -1) {
+		switch (opt) {
+		case 'P': percent = atoi(optarg); break;
+		case 'd': dir = optarg; break;
+		case 'U': pipes = atol(optarg); break;
+		case 'S': stride = atoi(optarg); break;
+		default: return 2;
+		}
 	}
-	if (strlen(dir) > 4096 || percent < 0 || percent > 95)
+	if (strlen(dir) > 4096 || percent < 0 || percent > 95 || pipes < 0 ||
+	    stride < 2)
 		return 2;
+	/* Unmovable first, so the page cache does not take its place. */
+	if (pipes) {
+		piped = age_pipes(pipes, stride);
+		if (piped < 0)
+			die("pipes");
+	}
 	bytes = (off_t)avail_kb * 1024 / 100 * percent / (2 * page) * (2 * page);
 	if (bytes) {
 		mkdir(dir, 0700);
@@ -578,8 +639,7 @@ static int cmd_age(int argc, char **argv)
 			die(path);
 		/*
 		 * One big page-cache file, then a hole punched in every
-		 * other page of it: free memory ends up in 4K pieces all
-		 * over, as after a long uptime, but in seconds.
+		 * other page of it: movable memory in 4K pieces all over.
 		 */
 		if (fallocate(fd, 0, 0, bytes))
 			die("fallocate");
@@ -590,8 +650,9 @@ static int cmd_age(int argc, char **argv)
 		close(fd);	/* the file stays until the next boot */
 	}
 	buddy_free_kb(&all, &order9);
-	printf("RESULT scenario=age percent=%d kept_kb=%lld seconds=%.1f free_kb=%lld free_2m_blocks_kb=%lld\n",
-	       percent, (long long)bytes / 2 / 1024, now() - t0, all, order9);
+	printf("RESULT scenario=age percent=%d kept_kb=%lld pipes=%ld pipes_kept=%ld seconds=%.1f free_kb=%lld free_2m_blocks_kb=%lld\n",
+	       percent, (long long)bytes / 2 / 1024, piped,
+	       piped - (piped + stride - 1) / stride, now() - t0, all, order9);
 	return 0;
 }
 
