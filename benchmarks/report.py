@@ -163,7 +163,10 @@ def t_longlived(rows, memory):
     title = ('Long-lived secrets, %s memory: %s one-page secrets, %s KiB of kernel '
              'memory pinned (a pipe) after each' % (memory, some.get('secrets', '?'),
                                                    some.get('pin_kb', '?')))
-    return Table('longlived-' + memory, title, ['', *modes], body)
+    note = ('A level-3 split with the pool is a pool region taken from memory the '
+            'direct map still covered with a 1G page: that page becomes 512 2M '
+            'entries once, one of them not present; nothing is split into 4K.')
+    return Table('longlived-' + memory, title, ['', *modes], body, note)
 
 
 def steps(rows, memory, mode):
@@ -467,8 +470,16 @@ def bench(outdir, paths, command):
     if tlb:
         md += ['**tools/perf-scripts/tlb-impact.sh in the guest (fresh boot)**', '',
                '```'] + tlb + ['```', '']
+    plotdir = os.path.join(outdir, 'plots')
+    if os.path.isdir(plotdir):
+        made += sorted(p for p in os.listdir(plotdir)
+                       if p.startswith('directmap-') and p.endswith('.png') and p not in made)
     if made:
-        md += ['## Plots', '']
+        md += ['## Plots', '',
+               'Pictures named directmap-*: the direct map while the secrets were held '
+               '(aged memory), one cell per 2M: red is a 2M mapping split into 4K pages, '
+               'blue a pool region removed whole (tools/perf-scripts/directmap-inspect.py).',
+               '']
         md += ['![%s](plots/%s)' % (p, p) for p in made]
         md.append('')
     with open(os.path.join(outdir, 'RESULTS.md'), 'w') as f:
