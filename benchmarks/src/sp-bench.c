@@ -86,30 +86,27 @@ static void die(const char *what)
 	exit(1);
 }
 
-struct dm {
-	long long l2, l3, k4, m2, g1;
-};
-
-static void dm_read(struct dm *d)
+/* The pool's totals, if the pool is there. */
+static bool pool_read(struct pool_stats *st)
 {
-	d->l2 = vmstat_read("direct_map_level2_splits");
-	d->l3 = vmstat_read("direct_map_level3_splits");
-	d->k4 = meminfo_kb("DirectMap4k");
-	d->m2 = meminfo_kb("DirectMap2M");
-	d->g1 = meminfo_kb("DirectMap1G");
+	return pool_present() && !pool_stats(st);
 }
 
-/* Print the pool's totals with a prefix, if the pool is there. */
+static void out_pool(const char *prefix, const struct pool_stats *st)
+{
+	out(" %sregions=%lld %sfree=%lld %sin_use=%lld %sfallback=%lld %sgrown=%lld %sreleased=%lld",
+	       prefix, st->regions, prefix, st->free + st->cached, prefix,
+	       st->in_use, prefix, st->fallback, prefix, st->grown, prefix,
+	       st->released);
+}
+
+/* Print the pool's totals now with a prefix, if the pool is there. */
 static void print_pool(const char *prefix)
 {
 	struct pool_stats st;
 
-	if (!pool_present() || pool_stats(&st))
-		return;
-	out(" %sregions=%lld %sfree=%lld %sin_use=%lld %sfallback=%lld %sgrown=%lld %sreleased=%lld",
-	       prefix, st.regions, prefix, st.free + st.cached, prefix,
-	       st.in_use, prefix, st.fallback, prefix, st.grown, prefix,
-	       st.released);
+	if (pool_read(&st))
+		out_pool(prefix, &st);
 }
 
 static int secret_fd(size_t bytes)
@@ -125,59 +122,30 @@ static int secret_fd(size_t bytes)
 	return fd;
 }
 
-static uint64_t pfn_of(int pagemap, void *addr)
+/*
+ * The direct map's changes since @before, and the 2M blocks holding the
+ * first @made of @pfns.
+ */
+static void out_direct_map(const struct direct_map_state *before,
+			   const uint64_t *pfns, int made)
 {
-	uint64_t ent = 0;
+	struct direct_map_state now_dm;
 
-	if (pread(pagemap, &ent, sizeof(ent),
-		  (uintptr_t)addr / page * sizeof(ent)) != sizeof(ent))
-		return 0;
-	return (ent & (1ULL << 63)) ? ent & ((1ULL << 55) - 1) : 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Distinct 2M blocks holding the first @n of @pfns (page frame numbers). */
-static int blocks_2m(const uint64_t *pfns, int n)
-{
-	uint64_t *b = malloc((n + 1) * sizeof(*b));
-	int i, blocks = 0;
-
-	if (!b)
-		die("malloc");
-	for (i = 0; i < n; i++)
-		b[i] = pfns[i] >> 9;
-	qsort(b, n, sizeof(*b), cmp_u64);
-	for (i = 0; i < n; i++)
-		if (b[i] && (!i || b[i] != b[i - 1]))
-			blocks++;
-	free(b);
-	return blocks;
+	direct_map_read(&now_dm);
+	out(" l2_splits=%lld l3_splits=%lld dm4k_kb=%lld dm2m_kb=%lld dm1g_kb=%lld blocks_2m=%d",
+	    now_dm.l2 - before->l2, now_dm.l3 - before->l3,
+	    now_dm.dm4k - before->dm4k, now_dm.dm2m - before->dm2m,
+	    now_dm.dm1g - before->dm1g, count_2m_blocks(pfns, made));
 }
 
 /* One scenario=longlived_step line: the figures with @made secrets held. */
-static void longlived_step(int made, const struct dm *before,
+static void longlived_step(int made, const struct direct_map_state *before,
 			   const uint64_t *pfns)
 {
-	char saved[sizeof(result)];
-	struct dm now_dm;
-
-	memcpy(saved, result, sizeof(result));
-	result[0] = '\0';
-	dm_read(&now_dm);
-	out(" scenario=longlived_step held=%d l2_splits=%lld l3_splits=%lld",
-	    made, now_dm.l2 - before->l2, now_dm.l3 - before->l3);
-	out(" dm4k_kb=%lld dm2m_kb=%lld dm1g_kb=%lld blocks_2m=%d",
-	    now_dm.k4 - before->k4, now_dm.m2 - before->m2,
-	    now_dm.g1 - before->g1, blocks_2m(pfns, made));
+	out(" scenario=longlived_step held=%d", made);
+	out_direct_map(before, pfns, made);
 	print_pool("pool_");
 	result_end();
-	memcpy(result, saved, sizeof(result));
 }
 
 /* Is @n in the comma-separated list @list? */
@@ -200,7 +168,9 @@ static int cmd_longlived(int argc, char **argv)
 	int n = 1000, pin_kb = 4, keep_going = 0, opt, i, made = 0;
 	const char *held_cmd = NULL, *steps = NULL;
 	struct rlimit nofile;
-	struct dm before, during, after;
+	struct direct_map_state before, after;
+	struct pool_stats pool_before;
+	bool have_pool;
 	char **secrets;
 	int *pipes, pagemap;
 	uint64_t *pfns;
@@ -229,9 +199,8 @@ static int cmd_longlived(int argc, char **argv)
 	memset(buf, 0x5a, pin_kb * 1024 + 1);
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 
-	dm_read(&before);
-	out(" scenario=longlived secrets=%d pin_kb=%d", n, pin_kb);
-	print_pool("pool_before_");
+	direct_map_read(&before);
+	have_pool = pool_read(&pool_before);
 	t0 = now();
 	for (i = 0; i < n; i++) {
 		int fd = secret_fd(page), p[2];
@@ -247,7 +216,8 @@ static int cmd_longlived(int argc, char **argv)
 		if (secrets[made] == MAP_FAILED)
 			break;
 		memset(secrets[made], i, page);
-		pfns[made] = pagemap >= 0 ? pfn_of(pagemap, secrets[made]) : 0;
+		pfns[made] = pagemap >= 0 ?
+			pagemap_pfn(pagemap, secrets[made], page) : 0;
 		pipes[made] = -1;
 		/* Kernel memory allocated and kept between two secrets. */
 		if (pin_kb && !pipe(p)) {
@@ -262,7 +232,13 @@ static int cmd_longlived(int argc, char **argv)
 			longlived_step(made, &before, pfns);
 	}
 	t1 = now();
-	dm_read(&during);
+	/* The steps are printed; now this run's line. */
+	out(" scenario=longlived secrets=%d pin_kb=%d", n, pin_kb);
+	if (have_pool)
+		out_pool("pool_before_", &pool_before);
+	out(" made=%d create_s=%.3f", made, t1 - t0);
+	out_direct_map(&before, pfns, made);
+	print_pool("pool_during_");
 	if (held_cmd) {
 		fflush(stdout);
 		if (system(held_cmd))
@@ -271,11 +247,6 @@ static int cmd_longlived(int argc, char **argv)
 
 	if (pagemap >= 0)
 		close(pagemap);
-	out(" made=%d create_s=%.3f l2_splits=%lld l3_splits=%lld dm4k_kb=%lld dm2m_kb=%lld dm1g_kb=%lld blocks_2m=%d",
-	       made, t1 - t0, during.l2 - before.l2, during.l3 - before.l3,
-	       during.k4 - before.k4, during.m2 - before.m2,
-	       during.g1 - before.g1, blocks_2m(pfns, made));
-	print_pool("pool_during_");
 
 	for (i = 0; i < made; i++) {
 		munmap(secrets[i], page);
@@ -283,9 +254,9 @@ static int cmd_longlived(int argc, char **argv)
 			close(pipes[i]);
 	}
 	usleep(100000);
-	dm_read(&after);
+	direct_map_read(&after);
 	out(" freed_dm4k_kb=%lld freed_l2_splits=%lld",
-	    after.k4 - before.k4, after.l2 - before.l2);
+	    after.dm4k - before.dm4k, after.l2 - before.l2);
 	print_pool("pool_after_");
 	result_end();
 	return made == n ? 0 : 1;
@@ -399,7 +370,7 @@ static int cmd_churn(int argc, char **argv)
 	int procs = 4, opt, i, status, failed = 0;
 	double secs = 5, t0;
 	long max_pages = 64;
-	struct dm before, after;
+	struct direct_map_state before, after;
 	long long *shared;
 
 	while ((opt = getopt(argc, argv, "p:s:M:")) != -1) {
@@ -415,7 +386,7 @@ static int cmd_churn(int argc, char **argv)
 	if (shared == MAP_FAILED)
 		die("mmap");
 
-	dm_read(&before);
+	direct_map_read(&before);
 	t0 = now();
 	for (i = 0; i < procs; i++) {
 		if (!fork()) {
@@ -456,7 +427,7 @@ static int cmd_churn(int argc, char **argv)
 		wait(&status);
 		failed += !WIFEXITED(status) || WEXITSTATUS(status);
 	}
-	dm_read(&after);
+	direct_map_read(&after);
 	{
 		long long files = 0, pages = 0;
 
@@ -467,7 +438,7 @@ static int cmd_churn(int argc, char **argv)
 		out(" scenario=churn procs=%d seconds=%.1f files=%lld pages=%lld pps=%.0f failed=%d l2_splits=%lld l3_splits=%lld dm4k_kb=%lld",
 		       procs, secs, files, pages, pages / (now() - t0), failed,
 		       after.l2 - before.l2, after.l3 - before.l3,
-		       after.k4 - before.k4);
+		       after.dm4k - before.dm4k);
 	}
 	print_pool("pool_");
 	result_end();

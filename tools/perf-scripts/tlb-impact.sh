@@ -105,8 +105,7 @@ done
 
 if [ -w "$KNOB" ]; then
 	MODES="pool upstream"
-	saved=$(cat "$KNOB")
-	trap 'echo "$saved" > "$KNOB"' EXIT
+	saved=$(cat "$KNOB")	# put back on exit (trap below)
 else
 	MODES="current"
 	say "no secretmem pool in this kernel ($KNOB): measuring the kernel as it is"
@@ -124,7 +123,7 @@ else
 fi
 
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"; [ -n "${saved:-}" ] && echo "$saved" > "$KNOB"' EXIT
+trap 'rm -rf "$OUT"; if [ -n "${saved:-}" ]; then echo "$saved" > "$KNOB"; fi' EXIT
 
 for mode in $MODES; do
 	case $mode in

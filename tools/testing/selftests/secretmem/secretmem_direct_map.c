@@ -30,53 +30,6 @@
 
 #define NR_SECRETS	1000
 
-struct snapshot {
-	long long l2, l3, dm4k, dm2m, dm1g;
-};
-
-static void snap(struct snapshot *s)
-{
-	s->l2 = vmstat_read("direct_map_level2_splits");
-	s->l3 = vmstat_read("direct_map_level3_splits");
-	s->dm4k = meminfo_kb("DirectMap4k");
-	s->dm2m = meminfo_kb("DirectMap2M");
-	s->dm1g = meminfo_kb("DirectMap1G");
-}
-
-/* Physical frame of a mapped page, from /proc/self/pagemap (root only). */
-static uint64_t pfn_of(int pagemap, void *addr, long page)
-{
-	uint64_t ent = 0;
-	off_t off = (uintptr_t)addr / page * sizeof(ent);
-
-	if (pread(pagemap, &ent, sizeof(ent), off) != sizeof(ent))
-		return 0;
-	if (!(ent & (1ULL << 63)))
-		return 0;
-	return ent & ((1ULL << 55) - 1);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Distinct 2M blocks holding the pages at @pfns. */
-static int distinct_blocks(uint64_t *pfns, int n)
-{
-	int i, blocks = 0;
-
-	for (i = 0; i < n; i++)
-		pfns[i] >>= 9;
-	qsort(pfns, n, sizeof(*pfns), cmp_u64);
-	for (i = 0; i < n; i++)
-		if (!i || pfns[i] != pfns[i - 1])
-			blocks++;
-	return blocks;
-}
-
 /* The secrets of one test, each followed by a pipe holding a kernel page. */
 struct secret_set {
 	long page;
@@ -163,9 +116,9 @@ static int blocks_of(struct secret_set *set, int n)
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	if (pfns && pagemap >= 0) {
 		for (i = 0; i < n; i++)
-			pfns[i] = pfn_of(pagemap, set->mem[i], set->page);
+			pfns[i] = pagemap_pfn(pagemap, set->mem[i], set->page);
 		if (n && pfns[0])
-			blocks = distinct_blocks(pfns, n);
+			blocks = count_2m_blocks(pfns, n);
 	}
 	if (pagemap >= 0)
 		close(pagemap);
@@ -175,16 +128,16 @@ static int blocks_of(struct secret_set *set, int n)
 
 TEST_F(direct_map, pool_on_no_2m_split)
 {
-	struct snapshot before, during, after;
+	struct direct_map_state before, during, after;
 	struct pool_stats st0, st1, st2;
 	int n, i, blocks;
 
 	ASSERT_EQ(0, pool_set("enabled", 1));
 	ASSERT_EQ(0, pool_settle(&st0));
-	snap(&before);
+	direct_map_read(&before);
 
 	n = make_secrets(_metadata, &self->set);
-	snap(&during);
+	direct_map_read(&during);
 	ASSERT_EQ(0, pool_stats(&st1));
 	blocks = blocks_of(&self->set, n);
 
@@ -204,7 +157,7 @@ TEST_F(direct_map, pool_on_no_2m_split)
 
 	free_secrets(&self->set, n);
 	ASSERT_EQ(0, pool_settle(&st2));
-	snap(&after);
+	direct_map_read(&after);
 	TH_LOG("after close and shrink: regions %lld, in use %lld, released %lld",
 	       st2.regions, st2.in_use, st2.released - st0.released);
 	TH_LOG("after close and shrink: DirectMap4k %+lld kB",
@@ -219,16 +172,16 @@ TEST_F(direct_map, pool_on_no_2m_split)
 
 TEST_F(direct_map, pool_off_splits)
 {
-	struct snapshot before, during;
+	struct direct_map_state before, during;
 	struct pool_stats st;
 	int n, blocks;
 
 	ASSERT_EQ(0, pool_set("enabled", 0));
 	ASSERT_EQ(0, pool_settle(&st));
-	snap(&before);
+	direct_map_read(&before);
 
 	n = make_secrets(_metadata, &self->set);
-	snap(&during);
+	direct_map_read(&during);
 	blocks = blocks_of(&self->set, n);
 	TH_LOG("pool off, %d secrets: level2 splits +%lld, level3 +%lld",
 	       n, during.l2 - before.l2, during.l3 - before.l3);

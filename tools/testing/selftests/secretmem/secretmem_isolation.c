@@ -28,16 +28,6 @@
 #define NR_PAGES	256
 #define ROUNDS		6
 
-static uint64_t pfn_of(int pagemap, void *addr, long page)
-{
-	uint64_t ent = 0;
-	off_t off = (uintptr_t)addr / page * sizeof(ent);
-
-	if (pread(pagemap, &ent, sizeof(ent), off) != sizeof(ent))
-		return 0;
-	return (ent & (1ULL << 63)) ? ent & ((1ULL << 55) - 1) : 0;
-}
-
 /*
  * In a child: map NR_PAGES secret pages, check they are all zero (reports
  * the number of non-zero bytes), fill them with @fill, record their frames
@@ -64,7 +54,7 @@ static void owner(long page, unsigned char fill, uint64_t *pfns,
 	memset(p, fill, NR_PAGES * page);
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	for (i = 0; i < NR_PAGES; i++)
-		pfns[i] = pagemap < 0 ? 0 : pfn_of(pagemap, p + i * page, page);
+		pfns[i] = pagemap < 0 ? 0 : pagemap_pfn(pagemap, p + i * page, page);
 	_exit(0);
 }
 

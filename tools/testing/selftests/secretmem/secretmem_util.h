@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,62 @@ static inline long long vmstat_read(const char *key)
 static inline long long meminfo_kb(const char *key)
 {
 	return read_keyed("/proc/meminfo", key);
+}
+
+/*
+ * The direct map's state: mappings split since boot (/proc/vmstat) and how
+ * much of it each page size maps, in kB (/proc/meminfo).
+ */
+struct direct_map_state {
+	long long l2, l3, dm4k, dm2m, dm1g;
+};
+
+static inline void direct_map_read(struct direct_map_state *s)
+{
+	s->l2 = vmstat_read("direct_map_level2_splits");
+	s->l3 = vmstat_read("direct_map_level3_splits");
+	s->dm4k = meminfo_kb("DirectMap4k");
+	s->dm2m = meminfo_kb("DirectMap2M");
+	s->dm1g = meminfo_kb("DirectMap1G");
+}
+
+/*
+ * Physical frame of the page mapped at @addr, from /proc/self/pagemap
+ * opened as @pagemap; 0 when not known (not present, or no CAP_SYS_ADMIN).
+ */
+static inline uint64_t pagemap_pfn(int pagemap, const void *addr, long page)
+{
+	uint64_t ent = 0;
+	off_t off = (uintptr_t)addr / page * sizeof(ent);
+
+	if (pread(pagemap, &ent, sizeof(ent), off) != sizeof(ent))
+		return 0;
+	return (ent & (1ULL << 63)) ? ent & ((1ULL << 55) - 1) : 0;
+}
+
+static inline int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Distinct 2M blocks holding the frames @pfns (0s left out); -1: no memory. */
+static inline int count_2m_blocks(const uint64_t *pfns, int n)
+{
+	uint64_t *b = malloc((n + 1) * sizeof(*b));
+	int i, blocks = 0;
+
+	if (!b)
+		return -1;
+	for (i = 0; i < n; i++)
+		b[i] = pfns[i] >> 9;
+	qsort(b, n, sizeof(*b), cmp_u64);
+	for (i = 0; i < n; i++)
+		if (b[i] && (!i || b[i] != b[i - 1]))
+			blocks++;
+	free(b);
+	return blocks;
 }
 
 static inline bool pool_present(void)
