@@ -78,6 +78,17 @@ if [ "$(cat "$PATCH_STAMP" 2>/dev/null)" != "$patch_hash" ]; then
 	cd "$ROOT"
 fi
 
+# The series relies on a 6.1.y backport of upstream's "mm/secretmem: fix
+# GUP-fast succeeding on secretmem folios" (Debian ships it since its 6.1.85
+# update): GUP-fast must recognise a secret page by its mapping alone.  With
+# the older test for PG_lru, a secret page that is off the LRU for a moment
+# (isolated, or still in a CPU's LRU batch) could be pinned through
+# vmsplice() or O_DIRECT and read through the direct map.
+if sed -n '/page_is_secretmem/,/^}/p' "$SRC/include/linux/secretmem.h" |
+	grep -q 'PageLRU'; then
+	die "include/linux/secretmem.h: page_is_secretmem() still tests PG_lru; this tree lacks the GUP-fast fix the series needs (6.1.85 or later)"
+fi
+
 # Link our files in; drop links to files that no longer exist.
 new_manifest=$(mktemp)
 for d in $OWNED_DIRS; do
