@@ -18,6 +18,21 @@
  *  - pages are never swapped, migrated or dumped (VM_DONTDUMP), and
  *    hibernation is refused while any secretmem file is open.
  *
+ * As upstream's, the pages sit in the file's page cache and on the
+ * unevictable LRU, which also keeps them out of filtered crash dumps
+ * (makedumpfile drops LRU pages with -d 2 and up).  Beyond upstream:
+ *
+ *  - a fault follows the memory policy of the mapping (mbind(),
+ *    set_mempolicy()) and the task's cpuset, for pool pages as for the
+ *    others;
+ *  - a page the memory cgroup cannot take is a SIGBUS, like a page past
+ *    RLIMIT_MEMLOCK: secret memory is locked memory, and the fault that
+ *    asks for it fails rather than the OOM killer picking a victim;
+ *  - a page with a memory error is never mapped back or zeroed when it
+ *    leaves its file; it stays out of the direct map and out of use;
+ *  - hibernation is also refused while the pool holds pages it cannot
+ *    give back at once (mm/secretpool.c empties it otherwise).
+ *
  * What differs is where the pages come from.  With CONFIG_SECRETMEM_POOL
  * and the pool switched on (mm/secretpool.c), pages come zeroed and already
  * unmapped from whole 2M regions, so a fault changes no page table of the
@@ -25,14 +40,14 @@
  * and whenever the pool cannot serve, a page is taken from the page
  * allocator and removed from the direct map on its own, as upstream does.
  *
- * Pages are put in the file's page cache but never on an LRU list: they can
- * be neither reclaimed nor migrated anyway, and a pool page must not be on
- * an LRU when it goes back to the pool.  ->free_folio() hands pool pages
- * back to the pool and maps the others back into the direct map.
+ * ->free_folio() hands pool pages back to the pool (which holds a reference
+ * of its own to each of them, so they never reach the page allocator from
+ * here) and maps the others back into the direct map.
  */
 
 #include <linux/mm.h>
 #include <linux/fs.h>
+#include <linux/mempolicy.h>
 #include <linux/swap.h>
 #include <linux/mount.h>
 #include <linux/memfd.h>
@@ -69,9 +84,13 @@ MODULE_PARM_DESC(secretmem_enable,
 /* Open secretmem files; hibernation is refused while there are any. */
 static atomic_t secretmem_users;
 
+/*
+ * Whether a hibernation image could see a secret page: while a secretmem
+ * file is open, or the pool holds pages that are not free.
+ */
 bool secretmem_active(void)
 {
-	return !!atomic_read(&secretmem_users);
+	return !!atomic_read(&secretmem_users) || secretpool_busy();
 }
 
 /**
@@ -114,32 +133,60 @@ static void secretmem_unaccount_pages(struct secretmem_inode_state *state,
 }
 
 /*
- * A zeroed page that is not in the direct map: from the pool if it can,
+ * A zeroed page that is not in the direct map, on a node the mapping's
+ * memory policy and the task's cpuset allow: from the pool if it can,
  * otherwise allocated and unmapped on its own (upstream's way, which splits
  * the direct map around it and flushes every CPU's TLB).
  */
-static struct page *secretmem_alloc_page(gfp_t gfp, bool *from_pool)
+static struct page *secretmem_alloc_page(struct vm_fault *vmf, gfp_t gfp,
+					 bool *from_pool)
 {
+	struct mempolicy *mpol;
+	nodemask_t *nodemask;
+	struct folio *folio;
 	unsigned long addr;
 	struct page *page;
+	int nid;
 
-	page = secretpool_alloc_page(gfp);
+	nid = vma_policy_node(vmf->vma, vmf->address, gfp, &mpol, &nodemask);
+	page = secretpool_alloc_page(nid, nodemask, gfp);
+	mpol_cond_put(mpol);
 	if (page) {
 		*from_pool = true;
 		return page;
 	}
 
 	*from_pool = false;
-	page = alloc_page(gfp | __GFP_ZERO);
-	if (!page)
+	folio = vma_alloc_folio(gfp | __GFP_ZERO, 0, vmf->vma, vmf->address,
+				false);
+	if (!folio)
 		return NULL;
+	page = &folio->page;
 	if (set_direct_map_invalid_noflush(page)) {
-		put_page(page);
+		folio_put(folio);
 		return NULL;
 	}
 	addr = (unsigned long)page_address(page);
 	flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
 	return page;
+}
+
+/*
+ * Clear a page that is not in the direct map and map it back, for the page
+ * allocator.  It is cleared first, through the pool's window where there
+ * is one, so that its old contents are never mapped anywhere.  A page with
+ * a memory error is neither touched nor mapped: it stays out for good.
+ */
+static void secretmem_restore_page(struct page *page)
+{
+	if (PageHWPoison(page))
+		return;
+	if (secretpool_clear_page(page)) {
+		set_direct_map_default_noflush(page);
+		return;
+	}
+	set_direct_map_default_noflush(page);
+	clear_highpage(page);
 }
 
 /* Free a page from secretmem_alloc_page() that was never in a file. */
@@ -148,8 +195,7 @@ static void secretmem_free_page(struct page *page, bool from_pool)
 	if (from_pool && secretpool_free_page(page))
 		return;
 	/* Back into the direct map before the buddy allocator may reuse it. */
-	set_direct_map_default_noflush(page);
-	clear_highpage(page);
+	secretmem_restore_page(page);
 	put_page(page);
 }
 
@@ -182,20 +228,34 @@ retry:
 		goto out;
 	}
 
-	page = secretmem_alloc_page(gfp, &from_pool);
+	page = secretmem_alloc_page(vmf, gfp, &from_pool);
 	if (!page) {
 		secretmem_unaccount_pages(state, 1);
 		ret = VM_FAULT_OOM;
 		goto out;
 	}
 
+	/*
+	 * Atomic flag updates: a memory error may mark the page at any time
+	 * (a pool page is not new to the system the way a page fresh from
+	 * the page allocator is).
+	 */
 	folio = page_folio(page);
-	__folio_mark_uptodate(folio);
-	__folio_set_locked(folio);
-	/* Into the page cache only: secret pages never go on an LRU. */
-	err = __filemap_add_folio(mapping, folio, offset, gfp, NULL);
+	folio_mark_uptodate(folio);
+	if (WARN_ON_ONCE(!folio_trylock(folio))) {
+		secretmem_unaccount_pages(state, 1);
+		secretmem_free_page(page, from_pool);
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	/*
+	 * The memory cgroup gets no say in who else should go: past its
+	 * limit the charge fails (__GFP_RETRY_MAYFAIL) and so does the fault.
+	 */
+	err = __filemap_add_folio(mapping, folio, offset,
+				  gfp | __GFP_RETRY_MAYFAIL, NULL);
 	if (unlikely(err)) {
-		__folio_clear_locked(folio);
+		folio_unlock(folio);
 		secretmem_unaccount_pages(state, 1);
 		/*
 		 * Another task put a page at this offset first (-EEXIST), or
@@ -205,9 +265,18 @@ retry:
 		secretmem_free_page(page, from_pool);
 		if (err == -EEXIST)
 			goto retry;
-		ret = vmf_error(err);
+		ret = err == -ENOMEM ? VM_FAULT_SIGBUS : vmf_error(err);
 		goto out;
 	}
+	/*
+	 * On the unevictable LRU before anyone can write a secret into it,
+	 * not only once this CPU's LRU batch fills up: dump filters skip LRU
+	 * pages.
+	 */
+	migrate_disable();
+	folio_add_lru(folio);
+	lru_add_drain();
+	migrate_enable();
 
 found:
 	vmf->page = page;
@@ -270,15 +339,14 @@ static int secretmem_migrate_folio(struct address_space *mapping,
 /*
  * The folio has left the page cache and no process maps it.  A pool page
  * goes back to the pool, which zeroes it once nobody holds it any more; any
- * other page is mapped back into the direct map and zeroed here, before the
+ * other page is zeroed and mapped back into the direct map here, before the
  * page allocator can hand it to anyone else.
  */
 static void secretmem_free_folio(struct folio *folio)
 {
 	if (secretpool_release_folio(folio))
 		return;
-	set_direct_map_default_noflush(&folio->page);
-	folio_zero_segment(folio, 0, folio_size(folio));
+	secretmem_restore_page(&folio->page);
 }
 
 const struct address_space_operations secretmem_aops = {

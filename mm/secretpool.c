@@ -9,7 +9,7 @@
  *
  * Design
  * ------
- * A pool has one part per NUMA node (struct sp_node).  A node's pool owns
+ * A pool has one part per NUMA node (struct sp_nodepool).  A node's pool owns
  * regions (struct sp_region): order-9 blocks, 2M aligned, taken from the
  * buddy allocator on that node as unmovable memory.  A region is zeroed
  * while it is still in the direct map, then split into 512 independent
@@ -26,18 +26,23 @@
  * are taken from the fullest region first, so that in-use pages crowd into
  * few regions and the others drain empty and can be given back.
  *
- * A per-CPU cache (struct sp_pcp) holds a few free pages of the CPU's node,
- * so the common fault takes only its CPU's lock: no shared lock, no CPA, no
- * TLB flush.  The order in which an allocation for node N is served is:
+ * A per-CPU cache (struct sp_pcp) holds a few free pages of one node, so
+ * the common fault takes only its CPU's lock: no shared lock, no CPA, no
+ * TLB flush.  An allocation names a node and, optionally, the nodes it may
+ * use (the fault's memory policy and cpuset; see sp_pool_alloc()).  It is
+ * served, considering allowed nodes only, from:
  *
- *   1. the CPU cache, refilled in batches from node N's regions;
- *   2. node N's regions, after recycling the pages that came back to it;
- *   3. the other nodes' regions, nearest first (the page allocator's
- *      fallback order for N);
- *   4. a new region on node N, then on the other nodes, nearest first
- *      (only if the caller may sleep and the node is under max_regions);
+ *   1. the CPU cache, if it holds pages of that node (refilled in batches
+ *      from the node's regions);
+ *   2. the node's regions, after recycling some pages that came back;
+ *   3. a new region on the node (only if the caller may sleep and the
+ *      node is under max_regions): like the page allocator, the pool
+ *      keeps a page on the node its policy names while that node can
+ *      give one;
+ *   4. the other nodes' regions, then new regions on them, nearest first
+ *      (the page allocator's fallback order for the node);
  *   5. nothing: the caller falls back to upstream's per-page path, and the
- *      pool counts a fallback on N.
+ *      pool counts a fallback on the node.
  *
  * Below the low watermark a node's pool grows in the background; above the
  * high watermark it gives empty regions back (never going below the low
@@ -55,55 +60,119 @@
  * map.  Pages given back to the buddy allocator are therefore zero, and no
  * byte of one owner reaches the next.
  *
+ * /proc/kcore reads vmalloc space through vread(), which in 6.1 finds the
+ * page behind a vmalloc address and copies from its direct-map alias.  For
+ * a window that is in use, that alias is not mapped; the series makes
+ * vread() copy with copy_from_kernel_nofault() and read zeros where the
+ * alias is missing (patches/), as /proc/kcore already does for RAM.  So a
+ * kcore reader sees zeros in the window and never a secret.
+ *
  * Lifetime of a page
  * ------------------
- * free     on a region's free list or in a CPU cache; the pool holds the
- *          page's only reference (refcount 1), flags clear, zero.
- * in use   handed out by sp_pool_alloc() with that reference, which the
- *          caller owns from then on.  secretmem puts the page in its file's
- *          page cache (not on an LRU: secret pages are neither evictable nor
- *          movable, and a page that is never on an LRU cannot be found on
- *          one after it is back in the pool).
+ * The pool holds one reference to each of its pages for as long as it owns
+ * the region, so a pool page's refcount never reaches zero and the page
+ * never reaches the buddy allocator while it is not in the direct map, on
+ * any path (including __remove_mapping(), which frees with a frozen
+ * refcount and calls ->free_folio() afterwards; with the pool's reference
+ * the freeze fails, so that path never takes a pool page).
+ *
+ * free     on a region's free list or in a CPU cache; refcount 1 (the
+ *          pool's), off every LRU, flags clear, zero.
+ * in use   handed out by sp_pool_alloc() with a second reference, which the
+ *          caller owns.  secretmem puts the page in its file's page cache
+ *          and on the unevictable LRU, as upstream does, so that crash-dump
+ *          tools drop it with the page cache (makedumpfile -d 2 or more
+ *          excludes every LRU page that is not anonymous) and memory-error
+ *          handling unmaps it from its users.  While a page may be on an
+ *          LRU, page->lru belongs to the LRU code: the pool tracks pages
+ *          that are not free in per-region bitmaps, not on lists.
  * pending  the file let go of the page: ->free_folio() called
- *          sp_pool_release_folio(), which takes a new reference for the pool
- *          before the page cache drops its own, so the page's refcount never
- *          reaches zero and the page never reaches the buddy allocator while
- *          it is not in the direct map.  Others (the truncating task, a
- *          speculative page-cache lookup) may still hold references, so the
- *          page waits on the node's pending list until its refcount is back
- *          to the pool's one and it is unlocked; then it is uncharged from its
- *          memcg, its flags are cleared, it is zeroed and it is free again.
+ *          sp_pool_release_folio(), which sets the page's bit in its
+ *          region's pending bitmap.  Others (the truncating task, a
+ *          speculative page-cache lookup, an LRU batch) may still hold
+ *          references.  Once the pool's reference is the only one left and
+ *          nobody has the page locked, the page is zeroed (still on the
+ *          LRU, so that it is never both secret and outside the dump
+ *          filters), taken off the LRU, uncharged from its memcg, its flags
+ *          are cleared (atomically: a memory error may set PG_hwpoison at
+ *          any time) and it is free again.
+ * poisoned a page with PG_hwpoison, noticed when it is taken from a free
+ *          list or CPU cache, given back, or recycled.  It is never handed
+ *          out or zeroed again; its bit is set in the region's poisoned
+ *          bitmap and it counts as free for deciding whether the region is
+ *          empty.  When the region is released, the block is mapped back
+ *          and each poisoned page is then removed from the direct map on
+ *          its own (which splits that 2M mapping: a memory error costs
+ *          one split) and freed, which the page allocator turns into
+ *          keeping it out of use for good.
  *
  * A page the caller never exposed (say it lost a race to put it in the
  * page cache) goes back directly with sp_pool_free().
  *
- * Every page of every region is in exactly one of these states, so per node
- * 512 * regions == free + cached + pending + in use + poisoned, which is
- * what "no page is lost" means here (sp_pool_stats() derives in_use from
- * it, and the KUnit suite checks it both ways).
+ * Every page of every region is in exactly one of these states.  The pool
+ * counts pages in use when it hands them out and when they come back, and
+ * everything else by list or bitmap, so "no page is lost" is a check that
+ * can fail: per node, 512 * regions == free + cached + pending + in use +
+ * poisoned, each term counted on its own (sp_pool_audit()).
+ *
+ * Recycling is bounded: one pass looks at no more than SP_RECYCLE_SCAN
+ * pending pages under the node's lock, starting where the previous pass
+ * stopped, and makes at most SP_RECYCLE_BATCH of them free, zeroing
+ * outside the lock.  The fault path does one pass; the background worker
+ * repeats passes with cond_resched() in between.  While pending pages stay
+ * busy, the worker waits twice as long each time (up to
+ * SP_RECYCLE_DELAY_MAX) and drains the LRU batches of every CPU, which may
+ * hold the last references.
+ *
+ * Memory policy, cpusets, CPU hotplug, hibernation
+ * ------------------------------------------------
+ * An allocation uses only the nodes its policy and cpuset allow, as the
+ * page allocator would: the pool serves from, and grows on, allowed nodes
+ * only.  The background worker keeps each node's low watermark of free
+ * pages whatever the tasks' policies.  When a CPU dies its cache is
+ * emptied into the regions (a CPU hotplug "dead" callback).
+ *
+ * Hibernation must never see a pool page: a free one sits in a
+ * non-present PMD, which the snapshot would split with interrupts off, and
+ * a pending one has not been zeroed.  Secretmem refuses hibernation while
+ * any secret file is open or the pool holds a page that is in use, pending
+ * or in a region it could not map back (secretpool_busy()).  When
+ * hibernation starts (PM_HIBERNATION_PREPARE or PM_RESTORE_PREPARE), the
+ * pool freezes: it stops serving and growing, recycles and gives back every
+ * region, and refuses the hibernation if it cannot; it thaws when the
+ * hibernation is over.
  *
  * Locking
  * -------
- * sp_node.grow_lock (mutex)  one task grows a node's pool at a time; held
- *                            across the buddy allocation and the CPA call,
- *                            never inside the locks below.
- * sp_pcp.lock (spinlock)     one CPU cache; usually taken by its own CPU,
- *                            by others only to drain it.
- * sp_node.lock (spinlock)    the node's region lists, every free list of its
- *                            regions, its pending list and its counts.
+ * sp_nodepool.grow_lock (mutex)
+ *	one task grows a node's pool at a time; held across the buddy
+ *	allocation and the CPA call, never inside the locks below.
+ * sp_pcp.lock (spinlock)
+ *	one CPU cache; usually taken by its own CPU, by others only to drain
+ *	it.
+ * sp_nodepool.lock (spinlock)
+ *	the node's region lists, every free list, bitmap and count of its
+ *	regions, and its counts.
  *
- * Order: grow_lock -> sp_pcp.lock -> sp_node.lock.  No allocation, CPA or
- * TLB flush is done under a spinlock; none of these locks is taken from
- * interrupt context.  The region index (secretpool.regions, an xarray) has
- * its own lock; a region is in the index from before its first page is
- * handed out until after its last page is back, so looking up the region
- * of a page that is in use needs no further protection.
+ * Order: grow_lock -> sp_pcp.lock -> sp_nodepool.lock.  No allocation, CPA,
+ * TLB flush, zeroing or LRU operation is done under a spinlock; none of
+ * these locks is taken from interrupt context.  The region index
+ * (secretpool.regions, an xarray) has its own lock; a region is in the
+ * index from before its first page is handed out until after its last page
+ * is back, so looking up the region of a page the caller holds needs no
+ * further protection.  pool->frozen is written under no lock: growers read
+ * it under grow_lock, and sp_pool_freeze() takes every grow_lock after
+ * setting it, so no grower started before the freeze is still running when
+ * it empties the pool.
  */
 
 #define pr_fmt(fmt) "secretpool: " fmt
 
 #include <linux/mm.h>
 #include <linux/gfp.h>
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/cpuset.h>
 #include <linux/mmzone.h>
 #include <linux/memcontrol.h>
 #include <linux/moduleparam.h>
@@ -111,7 +180,10 @@
 #include <linux/percpu.h>
 #include <linux/set_memory.h>
 #include <linux/slab.h>
+#include <linux/suspend.h>
+#include <linux/swap.h>
 #include <linux/vmalloc.h>
+#include <linux/vmstat.h>
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 #include <linux/pagemap.h>
@@ -126,8 +198,12 @@
 #define SP_REGION_GFP	(GFP_KERNEL | __GFP_THISNODE | __GFP_ZERO | \
 			 __GFP_NORETRY | __GFP_NOWARN)
 
-/* Pending pages not ready yet are looked at again after this long. */
+/* Pending pages not ready yet are looked at again after this long ... */
 #define SP_RECYCLE_DELAY	1
+/* ... doubling while none gets ready, up to this, ... */
+#define SP_RECYCLE_DELAY_MAX	(HZ / 4)
+/* ... and from this delay on, the LRU batches of every CPU are drained. */
+#define SP_RECYCLE_DRAIN_AT	4
 
 /* ---------------------------------------------------------------------
  * Tunables of the default pool
@@ -145,6 +221,8 @@ static struct secretpool_params sp_default_params = {
 
 static bool sp_enabled = true;
 static struct secretpool *sp_default;
+/* The hibernation notifier is registered (see secretpool_busy()). */
+static bool sp_pm_ready;
 
 static int sp_param_set_enabled(const char *val, const struct kernel_param *kp);
 static int sp_param_set_uint(const char *val, const struct kernel_param *kp);
@@ -195,7 +273,8 @@ static int sp_window_pte(pte_t *ptep, unsigned long addr, void *data)
 	return 0;
 }
 
-static int sp_window_init(void)
+/* Not inlined: /proc/vmallocinfo names the windows after this function. */
+static noinline int sp_window_init(void)
 {
 	struct vm_struct *area;
 	int cpu, err = 0;
@@ -226,7 +305,8 @@ static int sp_window_init(void)
 		w->addr = (unsigned long)area->addr;
 		w->ptep = ptep;
 	}
-	sp_window_ready = true;
+	/* Pairs with secretpool_clear_page(): windows set up before seen. */
+	smp_store_release(&sp_window_ready, true);
 out:
 	mutex_unlock(&sp_window_mutex);
 	return err;
@@ -323,21 +403,22 @@ int sp_direct_map_level(struct page *page)
  * ---------------------------------------------------------------------
  */
 
-static enum sp_group sp_group_of(unsigned int nr_free)
+static enum sp_group sp_group_of(const struct sp_region *r)
 {
 	unsigned int partial = SP_GROUP_PARTIAL_LAST - SP_GROUP_PARTIAL_FIRST + 1;
 
-	if (!nr_free)
-		return SP_GROUP_FULL;
-	if (nr_free == SP_REGION_PAGES)
+	if (r->nr_free + r->nr_poisoned == SP_REGION_PAGES)
 		return SP_GROUP_EMPTY;
-	return SP_GROUP_PARTIAL_FIRST + (nr_free - 1) * partial / SP_REGION_PAGES;
+	if (!r->nr_free)
+		return SP_GROUP_FULL;
+	return SP_GROUP_PARTIAL_FIRST +
+	       (r->nr_free - 1) * partial / SP_REGION_PAGES;
 }
 
-/* Put @r on the list its free count calls for.  Node lock held. */
-static void sp_region_regroup(struct sp_node *n, struct sp_region *r)
+/* Put @r on the list its counts call for.  Node lock held. */
+static void sp_region_regroup(struct sp_nodepool *n, struct sp_region *r)
 {
-	enum sp_group g = sp_group_of(r->nr_free);
+	enum sp_group g = sp_group_of(r);
 
 	lockdep_assert_held(&n->lock);
 	if (g == r->group)
@@ -358,11 +439,35 @@ struct sp_region *sp_pool_region_of(struct secretpool *pool, struct page *page)
 	return xa_load(&pool->regions, page_to_pfn(page) >> SP_REGION_ORDER);
 }
 
-/* Return a free, zeroed page to its region.  Node lock held. */
-static void sp_region_put_locked(struct sp_node *n, struct sp_region *r,
+static unsigned int sp_index(const struct sp_region *r, struct page *page)
+{
+	return page_to_pfn(page) - r->pfn;
+}
+
+/* Keep a page with a memory error out of use for good.  Node lock held. */
+static void sp_region_poison_locked(struct sp_nodepool *n, struct sp_region *r,
+				    struct page *page)
+{
+	lockdep_assert_held(&n->lock);
+	if (__test_and_set_bit(sp_index(r, page), r->poisoned))
+		return;
+	r->nr_poisoned++;
+	n->nr_poisoned++;
+	sp_region_regroup(n, r);
+}
+
+/*
+ * Return a page the pool alone holds to its region: on the free list if
+ * it is sound (and zero), as poisoned otherwise.  Node lock held.
+ */
+static void sp_region_put_locked(struct sp_nodepool *n, struct sp_region *r,
 				 struct page *page)
 {
 	lockdep_assert_held(&n->lock);
+	if (unlikely(PageHWPoison(page))) {
+		sp_region_poison_locked(n, r, page);
+		return;
+	}
 	list_add(&page->lru, &r->free);
 	r->nr_free++;
 	n->nr_free++;
@@ -371,57 +476,57 @@ static void sp_region_put_locked(struct sp_node *n, struct sp_region *r,
 
 /*
  * Move up to @want free pages of node @n to @out, fullest regions first.
- * Returns how many were moved.  Node lock held.
+ * Pages found poisoned on the way are kept out.  Returns how many were
+ * moved.  Node lock held.
  */
-static unsigned int sp_node_take_locked(struct sp_node *n,
+static unsigned int sp_node_take_locked(struct secretpool *pool,
+					struct sp_nodepool *n,
 					struct list_head *out,
 					unsigned int want)
 {
+	struct sp_region *r, *tmp;
 	unsigned int got = 0;
 	int g;
 
 	lockdep_assert_held(&n->lock);
 	for (g = SP_GROUP_PARTIAL_FIRST; g <= SP_GROUP_EMPTY && got < want; g++) {
-		while (got < want && !list_empty(&n->lists[g])) {
-			struct sp_region *r = list_first_entry(&n->lists[g],
-					struct sp_region, list);
-
+		/* Regrouping moves @r to a fuller list: never seen again here. */
+		list_for_each_entry_safe(r, tmp, &n->lists[g], list) {
 			while (got < want && r->nr_free) {
 				struct page *page = list_first_entry(&r->free,
 						struct page, lru);
 
-				list_move_tail(&page->lru, out);
+				list_del(&page->lru);
 				r->nr_free--;
 				n->nr_free--;
+				if (unlikely(PageHWPoison(page))) {
+					sp_region_poison_locked(n, r, page);
+					continue;
+				}
+				list_add_tail(&page->lru, out);
 				got++;
 			}
 			sp_region_regroup(n, r);
+			if (got == want)
+				break;
 		}
 	}
 	return got;
 }
 
-static struct page *sp_node_take_one(struct sp_node *n)
+static struct page *sp_node_take_one(struct secretpool *pool,
+				     struct sp_nodepool *n)
 {
 	struct page *page = NULL;
 	LIST_HEAD(one);
 
 	spin_lock(&n->lock);
-	if (sp_node_take_locked(n, &one, 1)) {
+	if (sp_node_take_locked(pool, n, &one, 1)) {
 		page = list_first_entry(&one, struct page, lru);
 		list_del(&page->lru);
 	}
 	spin_unlock(&n->lock);
 	return page;
-}
-
-/* Give a block back to the buddy allocator, mapped again. */
-static void sp_block_free(struct page *base)
-{
-	unsigned int i;
-
-	for (i = 0; i < SP_REGION_PAGES; i++)
-		__free_page(base + i);
 }
 
 /*
@@ -432,7 +537,7 @@ static void sp_block_free(struct page *base)
 static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 			  unsigned long below)
 {
-	struct sp_node *n = pool->nodes[nid];
+	struct sp_nodepool *n = pool->nodes[nid];
 	unsigned int max = READ_ONCE(pool->params->max_regions);
 	unsigned long addr;
 	struct sp_region *r;
@@ -444,6 +549,10 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 		return -EAGAIN;
 
 	mutex_lock(&n->grow_lock);
+	if (READ_ONCE(pool->frozen)) {
+		err = -EBUSY;
+		goto out;
+	}
 	if (READ_ONCE(n->nr_free) >= below) {
 		err = 0;
 		goto out;
@@ -470,6 +579,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	r->node = n;
 	r->level_before = sp_direct_map_level(page);
 	INIT_LIST_HEAD(&r->free);
+	INIT_LIST_HEAD(&r->pending_link);
 
 	/* 512 independent order-0 pages, each with refcount 1: the pool's. */
 	split_page(page, SP_REGION_ORDER);
@@ -507,7 +617,8 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	return 0;
 
 free_block:
-	sp_block_free(page);
+	for (i = 0; i < SP_REGION_PAGES; i++)
+		__free_page(page + i);
 	kfree(r);
 out:
 	mutex_unlock(&n->grow_lock);
@@ -525,20 +636,28 @@ out:
  * the TLB once and puts the region on the node's empty list.  One task
  * grows a node at a time.
  *
- * Return: 0 on success, -EAGAIN if @gfp may not sleep, -ENOSPC at
- * max_regions, -ENOMEM if no block (or no memory for the region's
- * bookkeeping) could be had, or the CPA error.
+ * Return: 0 on success, -EAGAIN if @gfp may not sleep, -EBUSY while the
+ * pool is frozen, -ENOSPC at max_regions, -ENOMEM if no block (or no
+ * memory for the region's bookkeeping) could be had, or the CPA error.
  */
 int sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp)
 {
 	return __sp_pool_grow(pool, nid, gfp, ULONG_MAX);
 }
 
-/* Map a region back and give its pages to the buddy allocator. */
+/*
+ * Map a region back and give its pages to the buddy allocator; every page
+ * is free or poisoned.  Poisoned pages are taken out of the direct map
+ * again, one by one, before they go.  A region that cannot be mapped back
+ * is kept on the node's stuck list instead.
+ */
 static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
 {
-	struct sp_node *n = r->node;
+	struct sp_nodepool *n = r->node;
 	struct page *base = pfn_to_page(r->pfn);
+	unsigned long addr = (unsigned long)page_address(base);
+	bool poisoned = false;
+	unsigned int i;
 
 	xa_erase(&pool->regions, r->pfn >> SP_REGION_ORDER);
 
@@ -557,7 +676,18 @@ static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
 		return false;
 	}
 
-	sp_block_free(base);
+	for (i = 0; i < SP_REGION_PAGES; i++) {
+		if (PageHWPoison(base + i)) {
+			set_direct_map_invalid_noflush(base + i);
+			poisoned = true;
+		}
+	}
+	if (poisoned)
+		flush_tlb_kernel_range(addr, addr + SP_REGION_SIZE);
+
+	/* The page allocator keeps poisoned pages out of use itself. */
+	for (i = 0; i < SP_REGION_PAGES; i++)
+		put_page(base + i);
 	kfree(r);
 	atomic_long_inc(&n->released);
 	return true;
@@ -570,27 +700,28 @@ static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
  * @nr_pages: give back at most this many pages (rounded up to a region)
  * @keep: keep at least this many free pages on the node
  *
- * Only regions whose every page is on their free list go; pages in CPU
- * caches keep their region (sp_pool_drain() first to include them).
+ * Only regions whose every page is on their free list (or poisoned) go;
+ * pages in CPU caches keep their region (sp_pool_drain() first to include
+ * them).  May sleep.
  *
  * Return: the number of pages given back.
  */
 unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
 			     unsigned long nr_pages, unsigned long keep)
 {
-	struct sp_node *n = pool->nodes[nid];
+	struct sp_nodepool *n = pool->nodes[nid];
 	struct sp_region *r, *tmp;
 	unsigned long freed = 0;
 	LIST_HEAD(dead);
 
 	spin_lock(&n->lock);
-	while (freed < nr_pages && !list_empty(&n->lists[SP_GROUP_EMPTY]) &&
-	       n->nr_free >= keep + SP_REGION_PAGES) {
-		r = list_first_entry(&n->lists[SP_GROUP_EMPTY],
-				     struct sp_region, list);
+	list_for_each_entry_safe(r, tmp, &n->lists[SP_GROUP_EMPTY], list) {
+		if (freed >= nr_pages || n->nr_free < keep + r->nr_free)
+			break;
 		list_move(&r->list, &dead);
 		n->nr_regions--;
-		n->nr_free -= SP_REGION_PAGES;
+		n->nr_free -= r->nr_free;
+		n->nr_poisoned -= r->nr_poisoned;
 		freed += SP_REGION_PAGES;
 	}
 	spin_unlock(&n->lock);
@@ -599,6 +730,7 @@ unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
 		list_del(&r->list);
 		if (!sp_region_release(pool, r))
 			freed -= SP_REGION_PAGES;
+		cond_resched();
 	}
 	return freed;
 }
@@ -609,76 +741,218 @@ unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
  */
 
 /*
- * Make a page the pool has the only reference to free again: forget the
- * file it was in, clear its flags as the buddy allocator would on free, and
- * zero it.
+ * Clear what a page's time in a file left in struct page, as the page
+ * allocator does on free.  The flags are cleared with one atomic update,
+ * so that a PG_hwpoison set meanwhile by memory_failure() is kept.
  */
-static void sp_page_reset(struct page *page)
+static void sp_page_clear_state(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	unsigned long flags;
+
+	if (folio_test_clear_mlocked(folio)) {
+		zone_stat_mod_folio(folio, NR_MLOCK, -1);
+		count_vm_event(UNEVICTABLE_PGCLEARED);
+	}
+	page->mapping = NULL;
+	set_page_private(page, 0);
+	flags = READ_ONCE(page->flags);
+	while (!try_cmpxchg(&page->flags, &flags,
+			    flags & ~PAGE_FLAGS_CHECK_AT_PREP))
+		;
+}
+
+enum sp_verdict {
+	SP_NOT_READY,		/* someone else still has it: stays pending */
+	SP_FREED,		/* zero and clean: back on the free list */
+	SP_POISONED,		/* memory error: kept out for good */
+};
+
+/* Take a page the pool owns off the LRU; false if someone else has it. */
+static bool sp_page_off_lru(struct folio *folio)
+{
+	if (!folio_test_lru(folio))
+		return true;
+	if (folio_isolate_lru(folio))
+		return false;
+	/* The LRU code's reference from the isolation. */
+	folio_put(folio);
+	return true;
+}
+
+/* Make a pending page free, if the pool's is the only reference left. */
+static enum sp_verdict sp_page_recycle(struct page *page)
 {
 	struct folio *folio = page_folio(page);
 
-	mem_cgroup_uncharge(folio);
-	page->mapping = NULL;
-	set_page_private(page, 0);
-	page->flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
+	if (unlikely(PageHWPoison(page))) {
+		bool off;
+
+		/*
+		 * Never zero a poisoned page or wait for its refcount:
+		 * memory_failure() keeps a reference to it for good.  The
+		 * page lock keeps memory_failure()'s own taking the page off
+		 * the LRU and uncharging it from running at the same time.
+		 */
+		if (!folio_trylock(folio))
+			return SP_NOT_READY;
+		off = sp_page_off_lru(folio);
+		if (off)
+			mem_cgroup_uncharge(folio);
+		folio_unlock(folio);
+		return off ? SP_POISONED : SP_NOT_READY;
+	}
+
+	if (page_ref_count(page) != 1 || PageLocked(page))
+		return SP_NOT_READY;
+	/* Zeroed while still on the LRU, where dump filters skip it. */
 	sp_page_zero(page);
+	if (!sp_page_off_lru(folio) || page_ref_count(page) != 1)
+		return SP_NOT_READY;
+	mem_cgroup_uncharge(folio);
+	sp_page_clear_state(page);
+	return SP_FREED;
+}
+
+/*
+ * Pick up to @max pending pages of node @n that look ready (or poisoned),
+ * looking at no more than SP_RECYCLE_SCAN of them, and clear their pending
+ * bits.  Each region is looked at from where the previous look stopped,
+ * and goes to the back of the node's list afterwards.
+ */
+static unsigned int sp_node_collect(struct sp_nodepool *n, struct page **batch,
+				    unsigned int max, unsigned int *scanned)
+{
+	unsigned int got = 0, seen = 0;
+
+	spin_lock(&n->lock);
+	while (got < max && seen < SP_RECYCLE_SCAN && !list_empty(&n->pending)) {
+		struct sp_region *r = list_first_entry(&n->pending,
+				struct sp_region, pending_link);
+		unsigned int look = min(r->nr_pending, SP_RECYCLE_SCAN - seen);
+		unsigned int i = r->scan;
+
+		list_move_tail(&r->pending_link, &n->pending);
+		while (look-- && got < max) {
+			struct page *page;
+
+			i = find_next_bit(r->pending, SP_REGION_PAGES, i);
+			if (i >= SP_REGION_PAGES)
+				i = find_first_bit(r->pending, SP_REGION_PAGES);
+			page = pfn_to_page(r->pfn + i);
+			seen++;
+			if (PageHWPoison(page) ||
+			    (page_ref_count(page) == 1 && !PageLocked(page))) {
+				__clear_bit(i, r->pending);
+				r->nr_pending--;
+				n->nr_pending--;
+				batch[got++] = page;
+			}
+			i = (i + 1) % SP_REGION_PAGES;
+		}
+		r->scan = i;
+		if (!r->nr_pending)
+			list_del_init(&r->pending_link);
+	}
+	spin_unlock(&n->lock);
+	if (scanned)
+		*scanned = seen;
+	return got;
+}
+
+/* Mark a page pending (again).  Node lock held. */
+static void sp_region_pend_locked(struct sp_nodepool *n, struct sp_region *r,
+				  struct page *page)
+{
+	lockdep_assert_held(&n->lock);
+	if (WARN_ON_ONCE(__test_and_set_bit(sp_index(r, page), r->pending)))
+		return;
+	r->nr_pending++;
+	n->nr_pending++;
+	if (r->nr_pending == 1)
+		list_add_tail(&r->pending_link, &n->pending);
 }
 
 /**
- * sp_pool_recycle() - return the pending pages of a node that are ready
+ * sp_pool_recycle() - one bounded pass over a node's pending pages
  * @pool: the pool
  * @nid: the node
+ * @scanned: if not NULL, set to the number of pending pages looked at
  *
- * A pending page is ready once the pool's reference is the only one left
- * and nobody has it locked.  Ready pages are reset, zeroed and put back on
- * their regions' free lists; the others stay pending.
+ * Looks at no more than SP_RECYCLE_SCAN pending pages under the node's
+ * lock and makes at most SP_RECYCLE_BATCH of them free (reset, zeroed, on
+ * their regions' free lists) or poisoned; the others stay pending.  Does
+ * not sleep.
+ *
+ * Return: the number of pages that stopped being pending.
  */
-void sp_pool_recycle(struct secretpool *pool, int nid)
+unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
+			     unsigned int *scanned)
 {
-	struct sp_node *n = pool->nodes[nid];
-	struct page *page, *tmp;
-	unsigned long poisoned = 0;
-	LIST_HEAD(ready);
+	struct sp_nodepool *n = pool->nodes[nid];
+	enum sp_verdict verdict[SP_RECYCLE_BATCH];
+	struct page *batch[SP_RECYCLE_BATCH];
+	unsigned int got, i, done = 0;
 
-	if (!READ_ONCE(n->nr_pending))
-		return;
+	if (!READ_ONCE(n->nr_pending)) {
+		if (scanned)
+			*scanned = 0;
+		return 0;
+	}
+
+	got = sp_node_collect(n, batch, SP_RECYCLE_BATCH, scanned);
+	for (i = 0; i < got; i++)
+		verdict[i] = sp_page_recycle(batch[i]);
 
 	spin_lock(&n->lock);
-	list_for_each_entry_safe(page, tmp, &n->pending, lru) {
-		if (page_ref_count(page) != 1 || PageLocked(page))
-			continue;
-		list_move(&page->lru, &ready);
-		n->nr_pending--;
-	}
-	spin_unlock(&n->lock);
+	for (i = 0; i < got; i++) {
+		struct sp_region *r = sp_pool_region_of(pool, batch[i]);
 
-	if (list_empty(&ready))
-		return;
-
-	list_for_each_entry_safe(page, tmp, &ready, lru) {
-		if (unlikely(PageHWPoison(page))) {
-			/* Never hand out a page that had a memory error. */
-			list_del(&page->lru);
-			poisoned++;
-			continue;
+		switch (verdict[i]) {
+		case SP_NOT_READY:
+			sp_region_pend_locked(n, r, batch[i]);
+			break;
+		case SP_FREED:
+			sp_region_put_locked(n, r, batch[i]);
+			done++;
+			break;
+		case SP_POISONED:
+			sp_region_poison_locked(n, r, batch[i]);
+			done++;
+			break;
 		}
-		sp_page_reset(page);
-	}
-
-	spin_lock(&n->lock);
-	n->nr_poisoned += poisoned;
-	list_for_each_entry_safe(page, tmp, &ready, lru) {
-		list_del(&page->lru);
-		sp_region_put_locked(n, sp_pool_region_of(pool, page), page);
 	}
 	spin_unlock(&n->lock);
+	atomic_long_add(done, &n->recycled);
+	return done;
+}
+
+/*
+ * Recycle what is ready on a node: bounded passes, with cond_resched() in
+ * between, until every page that was pending at the start has been looked
+ * at once.  May sleep.  Returns the number of pages no longer pending.
+ */
+static unsigned long sp_node_recycle_all(struct secretpool *pool, int nid)
+{
+	unsigned long todo = READ_ONCE(pool->nodes[nid]->nr_pending);
+	unsigned long seen = 0, done = 0;
+	unsigned int scanned;
+
+	while (seen < todo) {
+		done += sp_pool_recycle(pool, nid, &scanned);
+		if (!scanned)
+			break;
+		seen += scanned;
+		cond_resched();
+	}
+	return done;
 }
 
 /*
  * Run the node's background work: at once (@delay 0, to grow or shrink), or
  * after @delay jiffies unless it is queued already (to recycle pages).
  */
-static void sp_node_kick(struct sp_node *n, unsigned long delay)
+static void sp_node_kick(struct sp_nodepool *n, unsigned long delay)
 {
 	if (!n->pool->params->background)
 		return;
@@ -693,41 +967,49 @@ static void sp_node_kick(struct sp_node *n, unsigned long delay)
  * @pool: the pool
  * @folio: the folio, just removed from its mapping (->free_folio())
  *
- * If @folio is one of the pool's pages, the pool takes a reference of its
- * own, before the page cache drops its reference, and queues the page on its
- * node's pending list; sp_pool_recycle() makes it free once the other
- * references are gone.  The page is not mapped anywhere any more, so its
- * contents stay out of reach until they are zeroed.
+ * If @folio is one of the pool's pages, the pool marks it pending;
+ * sp_pool_recycle() makes it free once the pool's reference is the only
+ * one left.  The page is not mapped anywhere any more, so its contents stay
+ * out of reach until they are zeroed.  No reference is taken: the pool has
+ * held one since the page joined it.
  *
  * Return: true if the pool took the page, false if it is not the pool's.
  */
 bool sp_pool_release_folio(struct secretpool *pool, struct folio *folio)
 {
 	struct sp_region *r = sp_pool_region_of(pool, &folio->page);
-	struct sp_node *n;
+	struct sp_nodepool *n;
 
 	if (!r)
 		return false;
 
 	VM_WARN_ON_ONCE_FOLIO(folio_test_large(folio), folio);
-	VM_WARN_ON_ONCE_FOLIO(folio_test_lru(folio), folio);
 	VM_WARN_ON_ONCE_FOLIO(folio_mapped(folio), folio);
+	/* The pool's reference and the page cache's, which goes next. */
+	VM_WARN_ON_ONCE_FOLIO(folio_ref_count(folio) < 2, folio);
 
 	n = r->node;
-	folio_get(folio);
 	spin_lock(&n->lock);
-	list_add_tail(&folio->lru, &n->pending);
-	n->nr_pending++;
+	sp_region_pend_locked(n, r, &folio->page);
 	spin_unlock(&n->lock);
+	atomic_long_dec(&n->in_use);
 
-	sp_node_kick(n, SP_RECYCLE_DELAY);
+	/* New pages are looked at soon, whatever the backoff was. */
+	if (n->pool->params->background &&
+	    READ_ONCE(n->recycle_delay) > SP_RECYCLE_DELAY) {
+		WRITE_ONCE(n->recycle_delay, SP_RECYCLE_DELAY);
+		mod_delayed_work(system_unbound_wq, &n->work, SP_RECYCLE_DELAY);
+	} else {
+		sp_node_kick(n, SP_RECYCLE_DELAY);
+	}
 	return true;
 }
 
 /**
  * sp_pool_free() - give back a page that was never exposed
  * @pool: the pool
- * @page: a page from sp_pool_alloc() whose only reference the caller holds
+ * @page: a page from sp_pool_alloc(), never mapped, whose reference from
+ *	sp_pool_alloc() the caller gives back
  *
  * For the caller's error paths.  The page is reset and zeroed (the caller
  * may have written to it) and is free again at once.
@@ -737,16 +1019,22 @@ bool sp_pool_release_folio(struct secretpool *pool, struct folio *folio)
 bool sp_pool_free(struct secretpool *pool, struct page *page)
 {
 	struct sp_region *r = sp_pool_region_of(pool, page);
-	struct sp_node *n;
+	struct sp_nodepool *n;
 
 	if (!r)
 		return false;
 
-	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) != 1, page);
-	VM_WARN_ON_ONCE_PAGE(page_mapped(page), page);
+	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) != 2, page);
+	VM_WARN_ON_ONCE_PAGE(page_mapped(page) || PageLRU(page), page);
 
-	sp_page_reset(page);
 	n = r->node;
+	page_ref_dec(page);
+	atomic_long_dec(&n->in_use);
+	mem_cgroup_uncharge(page_folio(page));
+	sp_page_clear_state(page);
+	if (!PageHWPoison(page))
+		sp_page_zero(page);
+
 	spin_lock(&n->lock);
 	sp_region_put_locked(n, r, page);
 	spin_unlock(&n->lock);
@@ -761,7 +1049,7 @@ bool sp_pool_free(struct secretpool *pool, struct page *page)
 /* Move every page of a CPU cache back to its regions.  pcp lock held. */
 static void sp_pcp_drain_locked(struct secretpool *pool, struct sp_pcp *pcp)
 {
-	struct sp_node *n;
+	struct sp_nodepool *n;
 	struct page *page, *tmp;
 
 	if (!pcp->count)
@@ -778,11 +1066,26 @@ static void sp_pcp_drain_locked(struct secretpool *pool, struct sp_pcp *pcp)
 }
 
 /**
- * sp_pool_drain() - empty the CPU caches holding pages of a node
+ * sp_pool_drain_cpu() - empty one CPU's cache into its regions
  * @pool: the pool
- * @nid: the node, or NUMA_NO_NODE for all of them
+ * @cpu: the CPU (online or not)
+ */
+void sp_pool_drain_cpu(struct secretpool *pool, unsigned int cpu)
+{
+	struct sp_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
+
+	spin_lock(&pcp->lock);
+	sp_pcp_drain_locked(pool, pcp);
+	spin_unlock(&pcp->lock);
+}
+
+/**
+ * sp_pool_drain() - empty the CPU caches and recycle what is ready
+ * @pool: the pool
+ * @nid: the node whose pages to drain, or NUMA_NO_NODE for all of them
  *
- * Also recycles the node's pending pages that are ready.
+ * Empties every CPU cache holding pages of @nid and recycles every pending
+ * page of @nid that is ready.  May sleep.
  */
 void sp_pool_drain(struct secretpool *pool, int nid)
 {
@@ -798,11 +1101,22 @@ void sp_pool_drain(struct secretpool *pool, int nid)
 	}
 
 	if (nid != NUMA_NO_NODE) {
-		sp_pool_recycle(pool, nid);
+		sp_node_recycle_all(pool, nid);
 		return;
 	}
 	for_each_node(nid)
-		sp_pool_recycle(pool, nid);
+		sp_node_recycle_all(pool, nid);
+}
+
+/* Take a page that turned out poisoned in a CPU cache out of use. */
+static void sp_pcp_poisoned(struct secretpool *pool, struct sp_pcp *pcp,
+			    struct page *page)
+{
+	struct sp_nodepool *n = pool->nodes[pcp->nid];
+
+	spin_lock(&n->lock);
+	sp_region_poison_locked(n, sp_pool_region_of(pool, page), page);
+	spin_unlock(&n->lock);
 }
 
 /* The fast path: a page of node @nid from this CPU's cache. */
@@ -811,32 +1125,42 @@ static struct page *sp_pcp_alloc(struct secretpool *pool, int nid)
 	unsigned int batch = READ_ONCE(pool->params->pcp_batch);
 	struct page *page = NULL;
 	struct sp_pcp *pcp;
-	struct sp_node *n;
+	struct sp_nodepool *n;
+	unsigned int cpu;
 
 	if (!READ_ONCE(pool->params->pcp_high) || !batch)
 		return NULL;
 
 	/*
 	 * If the task moves to another CPU after this, it uses that CPU's
-	 * cache under its lock, which is still correct, only not local.
+	 * cache under its lock, which is still correct, only not local; but
+	 * it must not fill the cache of a CPU that went offline meanwhile
+	 * (its cache was emptied when it died, under this lock).
 	 */
-	pcp = raw_cpu_ptr(pool->pcp);
+	cpu = raw_smp_processor_id();
+	pcp = per_cpu_ptr(pool->pcp, cpu);
 	spin_lock(&pcp->lock);
+	if (unlikely(!cpu_online(cpu)))
+		goto out;
 	if (pcp->count && pcp->nid != nid)
 		goto out;
 	if (!pcp->count) {
 		n = pool->nodes[nid];
 		spin_lock(&n->lock);
-		pcp->count = sp_node_take_locked(n, &pcp->pages, batch);
+		pcp->count = sp_node_take_locked(pool, n, &pcp->pages, batch);
 		if (n->nr_free < READ_ONCE(pool->params->low_watermark))
 			sp_node_kick(n, 0);
 		spin_unlock(&n->lock);
 		pcp->nid = nid;
 	}
-	if (pcp->count) {
+	while (pcp->count) {
 		page = list_first_entry(&pcp->pages, struct page, lru);
 		list_del(&page->lru);
 		pcp->count--;
+		if (likely(!PageHWPoison(page)))
+			break;
+		sp_pcp_poisoned(pool, pcp, page);
+		page = NULL;
 	}
 out:
 	spin_unlock(&pcp->lock);
@@ -848,106 +1172,257 @@ out:
  * ---------------------------------------------------------------------
  */
 
-/*
- * Fill @order with the nodes that have memory, @nid first and the others in
- * the page allocator's fallback order for @nid.  Returns how many.
- */
-static int sp_node_order(int nid, int *order)
+/* May an allocation with @nodemask and @gfp use node @nid? */
+static bool sp_node_allowed(int nid, const nodemask_t *nodemask, gfp_t gfp)
 {
-	struct zonelist *zl = node_zonelist(nid, GFP_KERNEL);
-	nodemask_t seen = NODE_MASK_NONE;
-	struct zoneref *z;
-	struct zone *zone;
-	int nr = 0;
-
-	order[nr++] = nid;
-	node_set(nid, seen);
-	for_each_zone_zonelist(zone, z, zl, MAX_NR_ZONES - 1) {
-		int zid = zone_to_nid(zone);
-
-		if (node_isset(zid, seen))
-			continue;
-		node_set(zid, seen);
-		order[nr++] = zid;
-	}
-	return nr;
+	if (!node_state(nid, N_MEMORY))
+		return false;
+	if (nodemask && !node_isset(nid, *nodemask))
+		return false;
+	return cpuset_node_allowed(nid, gfp);
 }
 
-static struct page *sp_alloc_slow(struct secretpool *pool, int nid, gfp_t gfp)
+/*
+ * A walk over the nodes of @nid's fallback order other than @nid, each
+ * once, nearest first.  The zonelist lists a node's zones next to each
+ * other, so a node is skipped when it is the one just seen: nothing of
+ * size MAX_NUMNODES goes on the stack.
+ */
+struct sp_fallback {
+	struct zoneref *z;
+	int nid;
+	int last;
+};
+
+static void sp_fallback_start(struct sp_fallback *it, int nid)
+{
+	it->z = first_zones_zonelist(node_zonelist(nid, GFP_KERNEL),
+				     MAX_NR_ZONES - 1, NULL);
+	it->nid = nid;
+	it->last = nid;
+}
+
+static int sp_fallback_next(struct sp_fallback *it)
+{
+	struct zone *zone;
+
+	while ((zone = zonelist_zone(it->z))) {
+		int other = zone_to_nid(zone);
+
+		it->z = next_zones_zonelist(it->z + 1, MAX_NR_ZONES - 1, NULL);
+		if (other == it->last)
+			continue;
+		it->last = other;
+		if (other != it->nid)
+			return other;
+	}
+	return NUMA_NO_NODE;
+}
+
+/* Try to grow node @nid and take a page of the new region. */
+static struct page *sp_grow_and_take(struct secretpool *pool, int nid,
+				     gfp_t gfp)
 {
 	struct page *page;
-	int order[MAX_NUMNODES];
-	int nr, i;
+	int tries;
 
-	/* Pages that came back to this node may be ready by now. */
-	sp_pool_recycle(pool, nid);
-	page = sp_node_take_one(pool->nodes[nid]);
+	/*
+	 * Other tasks may take the new region's pages before this one
+	 * does; grow again then, a few times, before moving on.
+	 */
+	for (tries = 0; tries < 3; tries++) {
+		if (__sp_pool_grow(pool, nid, gfp, 1))
+			return NULL;
+		page = sp_node_take_one(pool, pool->nodes[nid]);
+		if (page)
+			return page;
+	}
+	return NULL;
+}
+
+static struct page *sp_alloc_slow(struct secretpool *pool, int nid,
+				  const nodemask_t *nodemask, gfp_t gfp)
+{
+	struct sp_fallback it;
+	struct page *page;
+	int other;
+
+	/* Some pages that came back to this node may be ready by now. */
+	sp_pool_recycle(pool, nid, NULL);
+	page = sp_node_take_one(pool, pool->nodes[nid]);
 	if (page)
 		return page;
 
-	nr = sp_node_order(nid, order);
-	for (i = 1; i < nr; i++) {
-		struct sp_node *n = pool->nodes[order[i]];
+	/*
+	 * The node first, as the page allocator would: another node's
+	 * pages only when this one cannot grow (no 2M block, max_regions,
+	 * or a caller that may not sleep).
+	 */
+	page = sp_grow_and_take(pool, nid, gfp);
+	if (page)
+		return page;
 
-		sp_pool_recycle(pool, order[i]);
-		page = sp_node_take_one(n);
+	sp_fallback_start(&it, nid);
+	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
+		if (!sp_node_allowed(other, nodemask, gfp))
+			continue;
+		sp_pool_recycle(pool, other, NULL);
+		page = sp_node_take_one(pool, pool->nodes[other]);
 		if (page) {
 			atomic_long_inc(&pool->nodes[nid]->remote);
-			sp_node_kick(pool->nodes[nid], 0);
 			return page;
 		}
 	}
 
-	for (i = 0; i < nr; i++) {
-		struct sp_node *n = pool->nodes[order[i]];
-		int tries;
-
-		/*
-		 * Other tasks may take the new region's pages before this one
-		 * does; grow again then, a few times, before moving on.
-		 */
-		for (tries = 0; tries < 3; tries++) {
-			if (__sp_pool_grow(pool, order[i], gfp, 1))
-				break;
-			page = sp_node_take_one(n);
-			if (page) {
-				if (i)
-					atomic_long_inc(&pool->nodes[nid]->remote);
-				return page;
-			}
+	sp_fallback_start(&it, nid);
+	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
+		if (!sp_node_allowed(other, nodemask, gfp))
+			continue;
+		page = sp_grow_and_take(pool, other, gfp);
+		if (page) {
+			atomic_long_inc(&pool->nodes[nid]->remote);
+			return page;
 		}
 	}
-
-	atomic_long_inc(&pool->nodes[nid]->fallback);
 	return NULL;
+}
+
+/* The first node an allocation for @nid may use, or NUMA_NO_NODE. */
+static int sp_first_allowed(int nid, const nodemask_t *nodemask, gfp_t gfp)
+{
+	struct sp_fallback it;
+	int other;
+
+	if (sp_node_allowed(nid, nodemask, gfp))
+		return nid;
+	sp_fallback_start(&it, nid);
+	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE)
+		if (sp_node_allowed(other, nodemask, gfp))
+			return other;
+	return NUMA_NO_NODE;
 }
 
 /**
  * sp_pool_alloc() - a zeroed page that is not in the direct map
  * @pool: the pool
  * @nid: the node to allocate on, or NUMA_NO_NODE for the current CPU's
+ * @nodemask: the nodes the allocation may use, or NULL for any node; the
+ *	caller's cpuset narrows it further for __GFP_HARDWALL allocations
  * @gfp: allocation context; growing the pool needs one that may sleep
  *
- * The page is order 0, not compound, zero, absent from the direct map and
- * off every LRU, with refcount 1 that now belongs to the caller.  See the
- * top of this file for the order in which nodes and sources are tried.
+ * If @nid itself may not be used, the allocation is for the first node in
+ * @nid's fallback order that may, as the page allocator does.  The page is
+ * order 0, not compound, zero, absent from the direct map and off every
+ * LRU, with refcount 2: the pool keeps one reference for the page's whole
+ * life, the other now belongs to the caller.  See the top of this file for
+ * the order in which nodes and sources are tried.
  *
  * Return: the page, or NULL if the pool could not serve (counted as a
- * fallback on @nid).
+ * fallback on the node).
  */
-struct page *sp_pool_alloc(struct secretpool *pool, int nid, gfp_t gfp)
+struct page *sp_pool_alloc(struct secretpool *pool, int nid,
+			   const nodemask_t *nodemask, gfp_t gfp)
 {
-	struct page *page;
+	struct page *page = NULL;
+	int want;
 
 	if (nid == NUMA_NO_NODE || !node_state(nid, N_MEMORY))
 		nid = numa_mem_id();
+	want = sp_first_allowed(nid, nodemask, gfp);
 
-	page = sp_pcp_alloc(pool, nid);
-	if (!page)
-		page = sp_alloc_slow(pool, nid, gfp);
-	if (page)
-		VM_WARN_ON_ONCE_PAGE(page_ref_count(page) != 1, page);
+	if (want != NUMA_NO_NODE && !READ_ONCE(pool->frozen)) {
+		nid = want;
+		page = sp_pcp_alloc(pool, nid);
+		if (!page)
+			page = sp_alloc_slow(pool, nid, nodemask, gfp);
+	}
+	if (!page) {
+		atomic_long_inc(&pool->nodes[nid]->fallback);
+		return NULL;
+	}
+
+	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) != 1, page);
+	page_ref_inc(page);
+	atomic_long_inc(&pool->nodes[page_to_nid(page)]->in_use);
 	return page;
+}
+
+/* ---------------------------------------------------------------------
+ * Hibernation
+ * ---------------------------------------------------------------------
+ */
+
+/**
+ * sp_pool_busy() - whether a pool holds pages it cannot give back now
+ * @pool: the pool
+ *
+ * Return: true if a page is in use or pending, or a region could not be
+ * mapped back; free pages do not count (sp_pool_freeze() gives them back).
+ */
+bool sp_pool_busy(struct secretpool *pool)
+{
+	int nid;
+
+	for_each_node(nid) {
+		struct sp_nodepool *n = pool->nodes[nid];
+
+		if (atomic_long_read(&n->in_use) > 0 ||
+		    READ_ONCE(n->nr_pending) || READ_ONCE(n->nr_stuck))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * sp_pool_freeze() - empty a pool and keep it empty
+ * @pool: the pool
+ *
+ * Stops the pool from serving and growing, waits for growers that started
+ * before, empties the CPU caches, recycles every pending page that can be
+ * and gives back every empty region.  If the pool still holds anything,
+ * it thaws again.  May sleep.
+ *
+ * Return: 0 if the pool is empty and frozen (sp_pool_thaw() ends it),
+ * -EBUSY if it holds pages it could not give back.
+ */
+int sp_pool_freeze(struct secretpool *pool)
+{
+	int nid;
+
+	WRITE_ONCE(pool->frozen, true);
+	for_each_node(nid) {
+		mutex_lock(&pool->nodes[nid]->grow_lock);
+		mutex_unlock(&pool->nodes[nid]->grow_lock);
+	}
+	/* LRU batches may hold the last other references to pending pages. */
+	lru_add_drain_all();
+	sp_pool_drain(pool, NUMA_NO_NODE);
+	for_each_node(nid)
+		sp_pool_shrink(pool, nid, ULONG_MAX, 0);
+
+	for_each_node(nid) {
+		struct sp_nodepool *n = pool->nodes[nid];
+
+		if (READ_ONCE(n->nr_regions) || READ_ONCE(n->nr_stuck) ||
+		    READ_ONCE(n->nr_pending) || atomic_long_read(&n->in_use)) {
+			sp_pool_thaw(pool);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+/**
+ * sp_pool_thaw() - let a frozen pool serve and grow again
+ * @pool: the pool
+ */
+void sp_pool_thaw(struct secretpool *pool)
+{
+	int nid;
+
+	WRITE_ONCE(pool->frozen, false);
+	for_each_node(nid)
+		sp_node_kick(pool->nodes[nid], 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -957,7 +1432,7 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid, gfp_t gfp)
 
 static void sp_node_work(struct work_struct *work)
 {
-	struct sp_node *n = container_of(to_delayed_work(work), struct sp_node,
+	struct sp_nodepool *n = container_of(to_delayed_work(work), struct sp_nodepool,
 					 work);
 	struct secretpool *pool = n->pool;
 	struct secretpool_params *p = pool->params;
@@ -965,17 +1440,21 @@ static void sp_node_work(struct work_struct *work)
 	unsigned int high = READ_ONCE(p->high_watermark);
 	unsigned int max = READ_ONCE(p->max_regions);
 	bool enabled = pool != sp_default || READ_ONCE(sp_enabled);
+	unsigned long done;
+	unsigned int delay;
 
-	sp_pool_recycle(pool, n->nid);
+	done = sp_node_recycle_all(pool, n->nid);
 
-	if (!enabled) {
+	if (READ_ONCE(pool->frozen)) {
+		/* Nothing grows or shrinks while a hibernation is made. */
+	} else if (!enabled) {
 		/* Switched off: keep nothing idle. */
 		sp_pool_drain(pool, n->nid);
 		sp_pool_shrink(pool, n->nid, ULONG_MAX, 0);
 	} else if (READ_ONCE(n->nr_free) < low) {
 		while (READ_ONCE(n->nr_free) < low &&
 		       !__sp_pool_grow(pool, n->nid, GFP_KERNEL, low))
-			;
+			cond_resched();
 	} else {
 		if (READ_ONCE(n->nr_free) > high)
 			sp_pool_shrink(pool, n->nid,
@@ -987,15 +1466,27 @@ static void sp_node_work(struct work_struct *work)
 				       SP_REGION_PAGES, 0);
 	}
 
-	if (READ_ONCE(n->nr_pending))
-		sp_node_kick(n, SP_RECYCLE_DELAY);
+	if (!READ_ONCE(n->nr_pending)) {
+		WRITE_ONCE(n->recycle_delay, SP_RECYCLE_DELAY);
+		return;
+	}
+	/* Some pages are still held elsewhere: look again later. */
+	delay = READ_ONCE(n->recycle_delay);
+	if (done)
+		delay = SP_RECYCLE_DELAY;
+	else
+		delay = min_t(unsigned int, delay * 2, SP_RECYCLE_DELAY_MAX);
+	if (delay >= SP_RECYCLE_DRAIN_AT)
+		lru_add_drain_all();
+	WRITE_ONCE(n->recycle_delay, delay);
+	queue_delayed_work(system_unbound_wq, &n->work, delay);
 }
 
 static unsigned long sp_shrink_count(struct shrinker *s,
 				     struct shrink_control *sc)
 {
 	struct secretpool *pool = container_of(s, struct secretpool, shrinker);
-	struct sp_node *n = pool->nodes[sc->nid];
+	struct sp_nodepool *n = pool->nodes[sc->nid];
 	unsigned long idle = READ_ONCE(n->nr_free);
 	int cpu;
 
@@ -1016,11 +1507,19 @@ static unsigned long sp_shrink_scan(struct shrinker *s,
 
 	sp_pool_drain(pool, sc->nid);
 	freed = sp_pool_shrink(pool, sc->nid, sc->nr_to_scan, 0);
+	/*
+	 * The pages went straight to the page allocator: count them as
+	 * reclaimed, as slab and inode reclaim do with the pages they free,
+	 * or reclaim sees no progress and gives up while it is freeing
+	 * whole 2M blocks.
+	 */
+	if (current->reclaim_state)
+		current->reclaim_state->reclaimed_slab += freed;
 	return freed ?: SHRINK_STOP;
 }
 
 /* ---------------------------------------------------------------------
- * Statistics
+ * Statistics and the audit
  * ---------------------------------------------------------------------
  */
 
@@ -1031,16 +1530,15 @@ static unsigned long sp_shrink_scan(struct shrinker *s,
  * @st: filled in
  *
  * The counts of the lists are read under the node's lock; the CPU caches
- * are read without their locks, so @cached and @in_use may be off by what
- * is moving between CPU caches and regions at the time (sp_pool_drain()
- * first for exact figures).
+ * and @in_use are read without locks, so they may be off by what is
+ * moving at the time (sp_pool_drain() first for exact figures).
  */
 void sp_pool_stats(struct secretpool *pool, int nid,
 		   struct secretpool_stats *st)
 {
-	struct sp_node *n = pool->nodes[nid];
+	struct sp_nodepool *n = pool->nodes[nid];
 	struct sp_region *r;
-	unsigned long held;
+	long in_use;
 	int cpu, g;
 
 	memset(st, 0, sizeof(*st));
@@ -1067,15 +1565,144 @@ void sp_pool_stats(struct secretpool *pool, int nid,
 			st->cached += READ_ONCE(pcp->count);
 	}
 
-	held = st->free + st->cached + st->pending + st->poisoned;
-	st->in_use = st->regions * SP_REGION_PAGES;
-	st->in_use = st->in_use > held ? st->in_use - held : 0;
-
+	in_use = atomic_long_read(&n->in_use);
+	st->in_use = in_use > 0 ? in_use : 0;
 	st->grown = atomic_long_read(&n->grown);
 	st->released = atomic_long_read(&n->released);
 	st->grow_failed = atomic_long_read(&n->grow_failed);
 	st->remote = atomic_long_read(&n->remote);
 	st->fallback = atomic_long_read(&n->fallback);
+	st->recycled = atomic_long_read(&n->recycled);
+}
+
+/* Count one region's pages by walking it; false if its counts disagree. */
+static bool sp_region_audit(struct sp_region *r, struct sp_audit *a)
+{
+	unsigned int nr_free = 0, pending, poisoned;
+	bool ok = true;
+	struct page *page;
+
+	list_for_each_entry(page, &r->free, lru) {
+		unsigned int i = page_to_pfn(page) - r->pfn;
+
+		/* A free page belongs to this region and to no other state. */
+		if (i >= SP_REGION_PAGES || test_bit(i, r->pending) ||
+		    test_bit(i, r->poisoned))
+			ok = false;
+		if (++nr_free > SP_REGION_PAGES)
+			return false;
+	}
+	pending = bitmap_weight(r->pending, SP_REGION_PAGES);
+	poisoned = bitmap_weight(r->poisoned, SP_REGION_PAGES);
+	if (bitmap_intersects(r->pending, r->poisoned, SP_REGION_PAGES))
+		ok = false;
+	if (nr_free != r->nr_free || pending != r->nr_pending ||
+	    poisoned != r->nr_poisoned || r->group != sp_group_of(r))
+		ok = false;
+	a->free += nr_free;
+	a->pending += pending;
+	a->poisoned += poisoned;
+	return ok;
+}
+
+/**
+ * sp_pool_audit() - count a node's pages by state, independently
+ * @pool: the pool
+ * @nid: the node
+ * @a: filled in with what was counted
+ *
+ * Walks every free list, CPU cache and bitmap of node @nid and compares
+ * what it finds with the node's counters and with the regions' size: the
+ * pages of the node's regions must all be free, cached, pending, in use
+ * or poisoned, each exactly once.  The CPU caches are walked before the
+ * node's lists, so the pool must be quiet for an exact answer.
+ *
+ * Return: 0 if everything agrees, -EUCLEAN if not.
+ */
+int sp_pool_audit(struct secretpool *pool, int nid, struct sp_audit *a)
+{
+	struct sp_nodepool *n = pool->nodes[nid];
+	unsigned long total;
+	struct sp_region *r;
+	bool ok = true;
+	int cpu, g;
+
+	memset(a, 0, sizeof(*a));
+
+	for_each_possible_cpu(cpu) {
+		struct sp_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
+		unsigned int count = 0;
+		struct page *page;
+
+		spin_lock(&pcp->lock);
+		if (pcp->nid == nid) {
+			list_for_each_entry(page, &pcp->pages, lru)
+				count++;
+			if (count != pcp->count)
+				ok = false;
+			a->cached += count;
+		}
+		spin_unlock(&pcp->lock);
+	}
+
+	spin_lock(&n->lock);
+	for (g = 0; g < SP_NR_GROUPS; g++) {
+		list_for_each_entry(r, &n->lists[g], list) {
+			a->regions++;
+			if (r->group != g || !sp_region_audit(r, a))
+				a->bad_regions++;
+		}
+	}
+	if (a->regions != n->nr_regions || a->free != n->nr_free ||
+	    a->pending != n->nr_pending || a->poisoned != n->nr_poisoned)
+		ok = false;
+	a->in_use = atomic_long_read(&n->in_use);
+	spin_unlock(&n->lock);
+
+	total = a->free + a->cached + a->pending + a->poisoned;
+	if (a->in_use < 0 || total + a->in_use != a->regions * SP_REGION_PAGES ||
+	    a->bad_regions)
+		ok = false;
+	return ok ? 0 : -EUCLEAN;
+}
+
+/* ---------------------------------------------------------------------
+ * CPU hotplug
+ * ---------------------------------------------------------------------
+ */
+
+static enum cpuhp_state sp_cpuhp_state;
+static DEFINE_MUTEX(sp_cpuhp_mutex);
+
+/* A CPU is gone: its cache goes back to the regions. */
+static int sp_cpu_dead(unsigned int cpu, struct hlist_node *node)
+{
+	struct secretpool *pool = hlist_entry_safe(node, struct secretpool,
+						   cpuhp);
+
+	sp_pool_drain_cpu(pool, cpu);
+	return 0;
+}
+
+static int sp_cpuhp_add(struct secretpool *pool)
+{
+	int ret = 0;
+
+	mutex_lock(&sp_cpuhp_mutex);
+	if (!sp_cpuhp_state) {
+		ret = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN,
+					      "mm/secretpool:dead", NULL,
+					      sp_cpu_dead);
+		if (ret > 0)
+			sp_cpuhp_state = ret;
+	}
+	mutex_unlock(&sp_cpuhp_mutex);
+	if (ret < 0)
+		return ret;
+	ret = cpuhp_state_add_instance_nocalls(sp_cpuhp_state, &pool->cpuhp);
+	if (!ret)
+		pool->cpuhp_registered = true;
+	return ret;
 }
 
 /* ---------------------------------------------------------------------
@@ -1090,6 +1717,7 @@ void sp_pool_stats(struct secretpool *pool, int nid,
  *
  * The pool holds no region yet; it grows on demand.  With
  * @params->background it has a background worker per node and a shrinker.
+ * Every pool has its CPU caches emptied when a CPU dies.
  *
  * Return: the pool, or an ERR_PTR().
  */
@@ -1115,7 +1743,7 @@ struct secretpool *sp_pool_create(const char *name,
 	if (!pool->nodes)
 		goto fail;
 	for_each_node(nid) {
-		struct sp_node *n = kzalloc_node(sizeof(*n), GFP_KERNEL,
+		struct sp_nodepool *n = kzalloc_node(sizeof(*n), GFP_KERNEL,
 						 node_state(nid, N_MEMORY) ?
 						 nid : NUMA_NO_NODE);
 
@@ -1130,6 +1758,7 @@ struct secretpool *sp_pool_create(const char *name,
 		INIT_LIST_HEAD(&n->stuck);
 		mutex_init(&n->grow_lock);
 		INIT_DELAYED_WORK(&n->work, sp_node_work);
+		n->recycle_delay = SP_RECYCLE_DELAY;
 		pool->nodes[nid] = n;
 	}
 
@@ -1144,10 +1773,18 @@ struct secretpool *sp_pool_create(const char *name,
 		pcp->nid = cpu_to_mem(cpu);
 	}
 
+	err = sp_cpuhp_add(pool);
+	if (err)
+		goto fail;
+
 	if (params->background) {
 		pool->shrinker.count_objects = sp_shrink_count;
 		pool->shrinker.scan_objects = sp_shrink_scan;
-		pool->shrinker.seeks = DEFAULT_SEEKS;
+		/*
+		 * Empty regions are idle zeroed memory that takes no I/O to
+		 * get again: under reclaim, give half of it back at once.
+		 */
+		pool->shrinker.seeks = 0;
 		pool->shrinker.batch = SP_REGION_PAGES;
 		pool->shrinker.flags = SHRINKER_NUMA_AWARE;
 		err = register_shrinker(&pool->shrinker, "secretpool-%s", name);
@@ -1176,6 +1813,9 @@ void sp_pool_destroy(struct secretpool *pool)
 
 	if (pool->shrinker_registered)
 		unregister_shrinker(&pool->shrinker);
+	if (pool->cpuhp_registered)
+		cpuhp_state_remove_instance_nocalls(sp_cpuhp_state,
+						    &pool->cpuhp);
 
 	if (pool->nodes) {
 		for_each_node(nid)
@@ -1186,7 +1826,7 @@ void sp_pool_destroy(struct secretpool *pool)
 	if (pool->pcp && pool->nodes) {
 		sp_pool_drain(pool, NUMA_NO_NODE);
 		for_each_node(nid) {
-			struct sp_node *n = pool->nodes[nid];
+			struct sp_nodepool *n = pool->nodes[nid];
 
 			if (!n)
 				continue;
@@ -1214,27 +1854,31 @@ void sp_pool_destroy(struct secretpool *pool)
 
 /**
  * secretpool_alloc_page() - a page for a secretmem file
+ * @nid: the node the fault's memory policy prefers
+ * @nodemask: the nodes the policy allows, or NULL for any
  * @gfp: allocation context of the fault
  *
- * Return: a zeroed, unmapped page from the default pool on the current
- * CPU's node (see sp_pool_alloc()), or NULL if the pool is off or could not
- * serve; the caller then takes the per-page path.
+ * Return: a zeroed, unmapped page from the default pool (see
+ * sp_pool_alloc(); the caller owns one of its two references), or NULL if
+ * the pool is off or could not serve; the caller then takes the per-page
+ * path.
  */
-struct page *secretpool_alloc_page(gfp_t gfp)
+struct page *secretpool_alloc_page(int nid, const nodemask_t *nodemask,
+				   gfp_t gfp)
 {
 	struct page *page;
 
 	if (!sp_default || !READ_ONCE(sp_enabled))
 		return NULL;
-	page = sp_pool_alloc(sp_default, NUMA_NO_NODE, gfp);
-	if (!page)
+	page = sp_pool_alloc(sp_default, nid, nodemask, gfp);
+	if (!page && !READ_ONCE(sp_default->frozen))
 		pr_info_once("no free 2M block (or max_regions reached): unmapping secret pages one at a time until the pool can grow; see the fallback counter\n");
 	return page;
 }
 
 /**
  * secretpool_free_page() - give back a page that was never exposed
- * @page: a page from secretpool_alloc_page(), only reference held
+ * @page: a page from secretpool_alloc_page(); its caller's reference
  *
  * Return: true if the page was the pool's (it is free again), false if the
  * caller must free it itself.
@@ -1254,6 +1898,48 @@ bool secretpool_free_page(struct page *page)
 bool secretpool_release_folio(struct folio *folio)
 {
 	return sp_default && sp_pool_release_folio(sp_default, folio);
+}
+
+/**
+ * secretpool_busy() - whether the default pool keeps hibernation away
+ *
+ * Return: true while the pool holds a page in use or pending, or a region
+ * it could not map back (see sp_pool_busy()).
+ */
+bool secretpool_busy(void)
+{
+	int nid;
+
+	if (!sp_default)
+		return false;
+	if (sp_pool_busy(sp_default))
+		return true;
+	if (READ_ONCE(sp_pm_ready))
+		return false;
+	/* Nobody empties the pool before a snapshot: any region is too many. */
+	for_each_node(nid)
+		if (READ_ONCE(sp_default->nodes[nid]->nr_regions))
+			return true;
+	return false;
+}
+
+/**
+ * secretpool_clear_page() - zero a page that is not in the direct map
+ * @page: the page; the caller has it to itself
+ *
+ * Zeroes @page through the pool's per-CPU window, so that a page leaving
+ * secretmem can be cleared before it is mapped again.
+ *
+ * Return: true if the page was zeroed, false if the window is not set up
+ * (the caller must map the page and clear it itself).
+ */
+bool secretpool_clear_page(struct page *page)
+{
+	/* Pairs with sp_window_init(): the windows are set up once seen. */
+	if (!smp_load_acquire(&sp_window_ready))
+		return false;
+	sp_page_zero(page);
+	return true;
 }
 
 static void sp_kick_all(void)
@@ -1284,27 +1970,68 @@ static int sp_param_set_uint(const char *val, const struct kernel_param *kp)
 	return err;
 }
 
+#ifdef CONFIG_HIBERNATION
+static int sp_pm_notify(struct notifier_block *nb, unsigned long action,
+			void *data)
+{
+	int err;
+
+	switch (action) {
+	case PM_HIBERNATION_PREPARE:
+	case PM_RESTORE_PREPARE:
+		err = sp_pool_freeze(sp_default);
+		if (err) {
+			pr_info("hibernation refused: secret pages are still in use or pending\n");
+			return notifier_from_errno(err);
+		}
+		pr_info("hibernation: the pool gave every region back and is frozen\n");
+		return NOTIFY_OK;
+	case PM_POST_HIBERNATION:
+	case PM_POST_RESTORE:
+		sp_pool_thaw(sp_default);
+		return NOTIFY_OK;
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block sp_pm_nb = {
+	.notifier_call = sp_pm_notify,
+};
+
+static int sp_pm_init(void)
+{
+	return register_pm_notifier(&sp_pm_nb);
+}
+#else
+static inline int sp_pm_init(void)
+{
+	return 0;
+}
+#endif
+
 #ifdef CONFIG_DEBUG_FS
 static int sp_stats_show(struct seq_file *m, void *v)
 {
 	struct secretpool_stats st, sum = {};
 	int nid;
 
-	seq_printf(m, "%-5s %8s %8s %7s %8s %8s %6s %9s %7s %9s %12s %7s %9s\n",
+	seq_printf(m, "%-5s %8s %8s %7s %8s %8s %8s %6s %9s %7s %9s %12s %7s %9s %9s\n",
 		   "node", "regions", "free", "cached", "pending", "in_use",
-		   "empty", "unmap_2m", "grown", "released", "grow_failed",
-		   "remote", "fallback");
+		   "poisoned", "empty", "unmap_2m", "grown", "released",
+		   "grow_failed", "remote", "fallback", "recycled");
 	for_each_node_state(nid, N_MEMORY) {
 		sp_pool_stats(sp_default, nid, &st);
-		seq_printf(m, "%-5d %8lu %8lu %7lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu\n",
+		seq_printf(m, "%-5d %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu\n",
 			   nid, st.regions, st.free, st.cached, st.pending,
-			   st.in_use, st.empty_regions, st.regions_2m, st.grown,
-			   st.released, st.grow_failed, st.remote, st.fallback);
+			   st.in_use, st.poisoned, st.empty_regions,
+			   st.regions_2m, st.grown, st.released,
+			   st.grow_failed, st.remote, st.fallback, st.recycled);
 		sum.regions += st.regions;
 		sum.free += st.free;
 		sum.cached += st.cached;
 		sum.pending += st.pending;
 		sum.in_use += st.in_use;
+		sum.poisoned += st.poisoned;
 		sum.empty_regions += st.empty_regions;
 		sum.regions_2m += st.regions_2m;
 		sum.grown += st.grown;
@@ -1312,15 +2039,16 @@ static int sp_stats_show(struct seq_file *m, void *v)
 		sum.grow_failed += st.grow_failed;
 		sum.remote += st.remote;
 		sum.fallback += st.fallback;
-		sum.poisoned += st.poisoned;
+		sum.recycled += st.recycled;
 		sum.stuck += st.stuck;
 	}
-	seq_printf(m, "%-5s %8lu %8lu %7lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu\n",
+	seq_printf(m, "%-5s %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu\n",
 		   "all", sum.regions, sum.free, sum.cached, sum.pending,
-		   sum.in_use, sum.empty_regions, sum.regions_2m, sum.grown,
-		   sum.released, sum.grow_failed, sum.remote, sum.fallback);
-	seq_printf(m, "\nenabled %d\nlow_watermark %u\nhigh_watermark %u\nmax_regions %u\npoisoned %lu\nstuck %lu\nheld_kb %lu\n",
-		   READ_ONCE(sp_enabled),
+		   sum.in_use, sum.poisoned, sum.empty_regions, sum.regions_2m,
+		   sum.grown, sum.released, sum.grow_failed, sum.remote,
+		   sum.fallback, sum.recycled);
+	seq_printf(m, "\nenabled %d\nfrozen %d\nlow_watermark %u\nhigh_watermark %u\nmax_regions %u\npoisoned %lu\nstuck %lu\nheld_kb %lu\n",
+		   READ_ONCE(sp_enabled), READ_ONCE(sp_default->frozen),
 		   READ_ONCE(sp_default_params.low_watermark),
 		   READ_ONCE(sp_default_params.high_watermark),
 		   READ_ONCE(sp_default_params.max_regions),
@@ -1338,17 +2066,19 @@ static int sp_regions_show(struct seq_file *m, void *v)
 	struct sp_region *r;
 	int nid, g;
 
-	seq_printf(m, "%-5s %-18s %5s %-8s %12s %12s\n", "node", "phys",
-		   "free", "group", "level_before", "level");
+	seq_printf(m, "%-5s %-18s %5s %7s %8s %-8s %12s %12s\n", "node", "phys",
+		   "free", "pending", "poisoned", "group", "level_before",
+		   "level");
 	for_each_node_state(nid, N_MEMORY) {
-		struct sp_node *n = sp_default->nodes[nid];
+		struct sp_nodepool *n = sp_default->nodes[nid];
 
 		spin_lock(&n->lock);
 		for (g = 0; g < SP_NR_GROUPS; g++) {
 			list_for_each_entry(r, &n->lists[g], list)
-				seq_printf(m, "%-5d %#018llx %5u %-8s %12u %12u\n",
+				seq_printf(m, "%-5d %#018llx %5u %7u %8u %-8s %12u %12u\n",
 					   nid, (u64)PFN_PHYS(r->pfn),
-					   r->nr_free, names[g],
+					   r->nr_free, r->nr_pending,
+					   r->nr_poisoned, names[g],
 					   r->level_before, r->level);
 		}
 		spin_unlock(&n->lock);
@@ -1356,6 +2086,39 @@ static int sp_regions_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(sp_regions);
+
+/* One line per CPU: whether it is online, its cache's node and size. */
+static int sp_pcp_show(struct seq_file *m, void *v)
+{
+	int cpu;
+
+	seq_printf(m, "%-5s %6s %5s %6s\n", "cpu", "online", "node", "count");
+	for_each_possible_cpu(cpu) {
+		struct sp_pcp *pcp = per_cpu_ptr(sp_default->pcp, cpu);
+
+		seq_printf(m, "%-5d %6d %5d %6u\n", cpu, cpu_online(cpu),
+			   READ_ONCE(pcp->nid), READ_ONCE(pcp->count));
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(sp_pcp);
+
+/* Every node's pages counted by walking; "ok" or "MISMATCH" per node. */
+static int sp_audit_show(struct seq_file *m, void *v)
+{
+	struct sp_audit a;
+	int nid, err;
+
+	for_each_node_state(nid, N_MEMORY) {
+		err = sp_pool_audit(sp_default, nid, &a);
+		seq_printf(m, "node %d regions %lu free %lu cached %lu pending %lu poisoned %lu in_use %ld bad_regions %lu %s\n",
+			   nid, a.regions, a.free, a.cached, a.pending,
+			   a.poisoned, a.in_use, a.bad_regions,
+			   err ? "MISMATCH" : "ok");
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(sp_audit);
 
 /* Writing anything empties the CPU caches and gives every empty region back. */
 static ssize_t sp_shrink_write(struct file *file, const char __user *buf,
@@ -1380,6 +2143,8 @@ static void sp_debugfs_init(void)
 
 	debugfs_create_file("stats", 0444, dir, NULL, &sp_stats_fops);
 	debugfs_create_file("regions", 0400, dir, NULL, &sp_regions_fops);
+	debugfs_create_file("pcp", 0444, dir, NULL, &sp_pcp_fops);
+	debugfs_create_file("audit", 0400, dir, NULL, &sp_audit_fops);
 	debugfs_create_file("shrink", 0200, dir, NULL, &sp_shrink_fops);
 }
 #else
@@ -1396,6 +2161,7 @@ static inline void sp_debugfs_init(void) { }
 int secretpool_init(void)
 {
 	struct secretpool *pool;
+	int err;
 
 	pool = sp_pool_create("default", &sp_default_params);
 	if (IS_ERR(pool)) {
@@ -1404,6 +2170,12 @@ int secretpool_init(void)
 		return PTR_ERR(pool);
 	}
 	sp_default = pool;
+	err = sp_pm_init();
+	if (err)
+		pr_warn("cannot register the hibernation notifier (%d): hibernation stays refused while the pool holds memory\n",
+			err);
+	else
+		WRITE_ONCE(sp_pm_ready, true);
 	sp_debugfs_init();
 
 	pr_info("%s: %lu kB regions on %u node(s), watermarks %u/%u pages, max %u regions per node%s\n",

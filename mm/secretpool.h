@@ -13,10 +13,12 @@
 #define _MM_SECRETPOOL_H
 
 #include <linux/types.h>
+#include <linux/bitmap.h>
 #include <linux/pgtable.h>
 #include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/nodemask.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -41,8 +43,9 @@ struct folio;
 /*
  * Regions of a node are kept on lists by how many free pages they have:
  * FULL (none), four partial groups from nearly full to nearly empty, and
- * EMPTY (all free).  Allocation walks them from the fullest partial group
- * to EMPTY, so pages pile up in few regions and others drain empty.
+ * EMPTY (every page free or poisoned).  Allocation walks them from the
+ * fullest partial group to EMPTY, so pages pile up in few regions and
+ * others drain empty.
  */
 enum sp_group {
 	SP_GROUP_FULL,
@@ -78,16 +81,17 @@ struct secretpool_params {
  * @free: free pages on the regions' free lists (zeroed, unmapped)
  * @cached: free pages in per-CPU caches (zeroed, unmapped)
  * @pending: pages back from files, waiting for their last user to let go
- * @in_use: pages handed out and not back yet
- * @poisoned: pages kept out of use after a memory error
+ * @in_use: pages handed out and not back yet (counted, not derived)
+ * @poisoned: pages of held regions kept out of use after a memory error
  * @stuck: regions whose direct map could not be restored (kept, not lost)
- * @empty_regions: regions with every page free
+ * @empty_regions: regions with every page free (or poisoned)
  * @regions_2m: regions whose direct-map entry is a single 2M one
  * @grown: regions taken from the page allocator, ever
  * @released: regions given back to the page allocator, ever
  * @grow_failed: attempts to grow that found no free 2M block
  * @remote: pages served to a task on another node
  * @fallback: allocations the pool could not serve (done per page instead)
+ * @recycled: pages zeroed and made free again after a file let go, ever
  */
 struct secretpool_stats {
 	unsigned long regions;
@@ -104,6 +108,7 @@ struct secretpool_stats {
 	unsigned long grow_failed;
 	unsigned long remote;
 	unsigned long fallback;
+	unsigned long recycled;
 };
 
 #ifdef CONFIG_SECRETMEM_POOL
@@ -111,60 +116,86 @@ struct secretpool_stats {
 /* --- the front end's interface: the default pool --- */
 
 int secretpool_init(void);
-struct page *secretpool_alloc_page(gfp_t gfp);
+struct page *secretpool_alloc_page(int nid, const nodemask_t *nodemask,
+				   gfp_t gfp);
 bool secretpool_free_page(struct page *page);
 bool secretpool_release_folio(struct folio *folio);
+bool secretpool_busy(void);
+bool secretpool_clear_page(struct page *page);
 
 /* --- the instance interface (the default pool is one instance) --- */
 
 /**
  * struct sp_region - one 2M block owned by a pool
- * @list: on its node's list for @group, under the node's lock
+ * @list: on its node's list for @group (or its stuck list), under the
+ *	node's lock
  * @free: free pages (linked through page->lru), under the node's lock
+ * @pending_link: on the node's list of regions with pending pages while
+ *	@nr_pending is not zero
  * @pfn: first page frame; the region is @pfn .. @pfn + SP_REGION_PAGES - 1
  * @node: the node's pool this region belongs to
  * @nr_free: number of pages on @free
+ * @nr_pending: number of bits set in @pending
+ * @nr_poisoned: number of bits set in @poisoned
+ * @scan: where the next look at @pending starts (so that pages that are
+ *	not ready cannot hide the others from a bounded scan)
  * @group: which of the node's lists @list is on
  * @level_before: direct-map level of the block before it was removed
  * @level: direct-map level of the block while it is in the pool
+ * @pending: pages a file let go of that are not free yet, by index
+ * @poisoned: pages with a memory error, by index; never handed out again
+ *
+ * Pending and poisoned pages are tracked in bitmaps, not lists: until the
+ * pool takes it off the LRU, page->lru of a page that was in a file
+ * belongs to the LRU code.
  */
 struct sp_region {
 	struct list_head list;
 	struct list_head free;
+	struct list_head pending_link;
 	unsigned long pfn;
-	struct sp_node *node;
+	struct sp_nodepool *node;
 	unsigned int nr_free;
+	unsigned int nr_pending;
+	unsigned int nr_poisoned;
+	unsigned int scan;
 	enum sp_group group;
 	u8 level_before;
 	u8 level;
+	DECLARE_BITMAP(pending, SP_REGION_PAGES);
+	DECLARE_BITMAP(poisoned, SP_REGION_PAGES);
 };
 
 /**
- * struct sp_node - the part of a pool on one NUMA node
+ * struct sp_nodepool - the part of a pool on one NUMA node
  * @pool: the pool
  * @nid: the node
- * @lock: protects the lists, the regions' free lists and the counts below
+ * @lock: protects the lists, the regions' free lists, bitmaps and counts,
+ *	and the counts below
  * @lists: regions by fullness (enum sp_group)
- * @pending: pages back from files that someone may still hold a
- *	reference to (linked through page->lru)
+ * @pending: regions with pending pages, the next one to look at first
  * @stuck: regions that could not be mapped back
  * @nr_regions: regions on @lists
  * @nr_free: free pages on the regions of @lists
- * @nr_pending: pages on @pending
- * @nr_poisoned: pages kept out of use after a memory error
+ * @nr_pending: pending pages of the regions of @lists
+ * @nr_poisoned: poisoned pages of the regions of @lists and @stuck
  * @nr_stuck: regions on @stuck
+ * @in_use: pages of this node's regions handed out and not back yet
  * @grow_lock: one grower per node at a time; taken before @lock
  * @work: background recycling, growing and shrinking
+ * @recycle_delay: how long the worker waits before looking at pending
+ *	pages that were not ready, in jiffies; doubles while none is
  * @grown: see struct secretpool_stats, as are the counters below
  * @released: see struct secretpool_stats
  * @grow_failed: see struct secretpool_stats
  * @remote: see struct secretpool_stats
  * @fallback: see struct secretpool_stats
+ * @recycled: see struct secretpool_stats
  */
-struct sp_node {
+struct sp_nodepool {
 	struct secretpool *pool;
 	int nid;
-	spinlock_t lock;		/* the lists and counts below */
+	spinlock_t lock;		/* the lists, bitmaps and counts */
 	struct list_head lists[SP_NR_GROUPS];
 	struct list_head pending;
 	struct list_head stuck;
@@ -173,13 +204,16 @@ struct sp_node {
 	unsigned long nr_pending;
 	unsigned long nr_poisoned;
 	unsigned long nr_stuck;
+	atomic_long_t in_use;
 	struct mutex grow_lock;		/* one grower; before @lock */
 	struct delayed_work work;
+	unsigned int recycle_delay;
 	atomic_long_t grown;
 	atomic_long_t released;
 	atomic_long_t grow_failed;
 	atomic_long_t remote;
 	atomic_long_t fallback;
+	atomic_long_t recycled;
 };
 
 /**
@@ -205,33 +239,73 @@ struct sp_pcp {
  * @nodes: per-node pools, for every possible node
  * @shrinker: gives empty regions back under memory pressure
  * @shrinker_registered: whether @shrinker is registered
+ * @cpuhp: on the CPU hotplug state that empties a dead CPU's cache
+ * @cpuhp_registered: whether @cpuhp is
+ * @frozen: a hibernation is being prepared or made: the pool neither
+ *	grows nor serves (see sp_pool_freeze())
  */
 struct secretpool {
 	const char *name;
 	struct secretpool_params *params;
 	struct xarray regions;
 	struct sp_pcp __percpu *pcp;
-	struct sp_node **nodes;
+	struct sp_nodepool **nodes;
 	struct shrinker shrinker;
 	bool shrinker_registered;
+	struct hlist_node cpuhp;
+	bool cpuhp_registered;
+	bool frozen;
+};
+
+/**
+ * struct sp_audit - a node's pages counted by walking its structures
+ * @regions: regions on the node's lists
+ * @free: entries on the regions' free lists
+ * @cached: entries on the CPU caches holding this node's pages
+ * @pending: bits set in the regions' pending bitmaps
+ * @poisoned: bits set in the regions' poisoned bitmaps
+ * @in_use: the node's in_use counter (pages in files are not listed
+ *	anywhere, so this one is a counter, kept at hand-out and return)
+ * @bad_regions: regions whose own counts disagree with what was walked
+ */
+struct sp_audit {
+	unsigned long regions;
+	unsigned long free;
+	unsigned long cached;
+	unsigned long pending;
+	unsigned long poisoned;
+	long in_use;
+	unsigned long bad_regions;
 };
 
 struct secretpool *sp_pool_create(const char *name,
 				  struct secretpool_params *params);
 void sp_pool_destroy(struct secretpool *pool);
-struct page *sp_pool_alloc(struct secretpool *pool, int nid, gfp_t gfp);
+struct page *sp_pool_alloc(struct secretpool *pool, int nid,
+			   const nodemask_t *nodemask, gfp_t gfp);
 bool sp_pool_free(struct secretpool *pool, struct page *page);
 bool sp_pool_release_folio(struct secretpool *pool, struct folio *folio);
 struct sp_region *sp_pool_region_of(struct secretpool *pool,
 				    struct page *page);
 void sp_pool_drain(struct secretpool *pool, int nid);
-void sp_pool_recycle(struct secretpool *pool, int nid);
+unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
+			     unsigned int *scanned);
 int sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp);
 unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
 			     unsigned long nr_pages, unsigned long keep);
 void sp_pool_stats(struct secretpool *pool, int nid,
 		   struct secretpool_stats *st);
+int sp_pool_audit(struct secretpool *pool, int nid, struct sp_audit *a);
+int sp_pool_freeze(struct secretpool *pool);
+void sp_pool_thaw(struct secretpool *pool);
+bool sp_pool_busy(struct secretpool *pool);
+void sp_pool_drain_cpu(struct secretpool *pool, unsigned int cpu);
 int sp_direct_map_level(struct page *page);
+
+/* Most pending pages one call of sp_pool_recycle() looks at. */
+#define SP_RECYCLE_SCAN		64
+/* Most pending pages one call of sp_pool_recycle() makes free. */
+#define SP_RECYCLE_BATCH	16
 
 #if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
 void sp_page_fill(struct page *page, u8 byte);
@@ -245,7 +319,9 @@ static inline int secretpool_init(void)
 	return 0;
 }
 
-static inline struct page *secretpool_alloc_page(gfp_t gfp)
+static inline struct page *secretpool_alloc_page(int nid,
+						 const nodemask_t *nodemask,
+						 gfp_t gfp)
 {
 	return NULL;
 }
@@ -256,6 +332,16 @@ static inline bool secretpool_free_page(struct page *page)
 }
 
 static inline bool secretpool_release_folio(struct folio *folio)
+{
+	return false;
+}
+
+static inline bool secretpool_busy(void)
+{
+	return false;
+}
+
+static inline bool secretpool_clear_page(struct page *page)
 {
 	return false;
 }

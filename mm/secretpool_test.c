@@ -6,14 +6,23 @@
  * work, no shrinker), so it neither disturbs nor depends on the pool behind
  * memfd_secret().  Pages a test still holds when it ends, passed or not,
  * are given back by the suite's exit hook before the pool is destroyed.
+ *
+ * After every step that changes the pool, sp_test_stats() has the pool
+ * count its pages by walking its lists, caches and bitmaps
+ * (sp_pool_audit()) and checks that the walk, the counters and the number
+ * of regions agree: no page is lost.  sp_test_audit_catches_lost_page shows
+ * that this check can fail.
  */
 
 #include <kunit/test.h>
+#include <linux/cpu.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
+#include <linux/page_ref.h>
 #include <linux/set_memory.h>
 #include <linux/slab.h>
 
+#include "internal.h"
 #include "secretpool.h"
 
 #define SP_TEST_MAX_PAGES	(4 * SP_REGION_PAGES)
@@ -44,16 +53,22 @@ static struct sp_test *sp_test_pool(struct kunit *test,
 	return t;
 }
 
-static struct page *sp_test_alloc(struct kunit *test, int nid, gfp_t gfp)
+static struct page *sp_test_alloc_mask(struct kunit *test, int nid,
+				       const nodemask_t *mask, gfp_t gfp)
 {
 	struct sp_test *t = test->priv;
 	struct page *page;
 
 	KUNIT_ASSERT_LT(test, t->nr, SP_TEST_MAX_PAGES);
-	page = sp_pool_alloc(t->pool, nid, gfp);
+	page = sp_pool_alloc(t->pool, nid, mask, gfp);
 	if (page)
 		t->pages[t->nr++] = page;
 	return page;
+}
+
+static struct page *sp_test_alloc(struct kunit *test, int nid, gfp_t gfp)
+{
+	return sp_test_alloc_mask(test, nid, NULL, gfp);
 }
 
 /* Give back the test's page at index @i (the last one fills the hole). */
@@ -73,16 +88,38 @@ static void sp_test_free_all(struct kunit *test)
 		sp_test_free(test, t->nr - 1);
 }
 
+/* Forget the test's page at index @i without giving it back. */
+static struct page *sp_test_forget(struct kunit *test, unsigned int i)
+{
+	struct sp_test *t = test->priv;
+	struct page *page = t->pages[i];
+
+	t->pages[i] = t->pages[--t->nr];
+	return page;
+}
+
 static struct secretpool_stats sp_test_stats(struct kunit *test, int nid)
 {
 	struct sp_test *t = test->priv;
 	struct secretpool_stats st;
+	struct sp_audit a;
 
 	sp_pool_stats(t->pool, nid, &st);
-	/* No page is ever lost: every page of every region is somewhere. */
+	/*
+	 * No page is ever lost: walking the pool finds every page of every
+	 * region in exactly one state, and what it finds is what the
+	 * counters say.
+	 */
+	KUNIT_EXPECT_EQ(test, sp_pool_audit(t->pool, nid, &a), 0);
+	KUNIT_EXPECT_EQ(test, a.regions, st.regions);
+	KUNIT_EXPECT_EQ(test, a.free, st.free);
+	KUNIT_EXPECT_EQ(test, a.cached, st.cached);
+	KUNIT_EXPECT_EQ(test, a.pending, st.pending);
+	KUNIT_EXPECT_EQ(test, a.poisoned, st.poisoned);
+	KUNIT_EXPECT_EQ(test, a.in_use, (long)st.in_use);
 	KUNIT_EXPECT_EQ(test, st.regions * SP_REGION_PAGES,
-			st.free + st.cached + st.pending + st.in_use +
-			st.poisoned);
+			a.free + a.cached + a.pending + a.poisoned +
+			(unsigned long)a.in_use);
 	return st;
 }
 
@@ -125,7 +162,8 @@ static void sp_test_accounting(struct kunit *test)
 
 		KUNIT_ASSERT_NOT_NULL(test, page);
 		KUNIT_EXPECT_EQ(test, page_to_nid(page), nid);
-		KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+		/* The pool's reference and the caller's. */
+		KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
 		KUNIT_EXPECT_FALSE(test, PageCompound(page));
 		KUNIT_EXPECT_FALSE(test, PageLRU(page));
 	}
@@ -141,6 +179,61 @@ static void sp_test_accounting(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.in_use, 0UL);
 	KUNIT_EXPECT_EQ(test, st.free, SP_REGION_PAGES);
 	KUNIT_EXPECT_EQ(test, st.empty_regions, 1UL);
+}
+
+/*
+ * The audit counts by walking, so a page that went missing is noticed:
+ * here one page is taken off its region's free list the way a buggy path
+ * would lose it, with the free counts lowered but the page never counted
+ * as in use.  (When in_use was derived from the other counts, the lost
+ * page silently became "in use" and this check could not fail.)
+ */
+static void sp_test_audit_catches_lost_page(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 0, 0);
+	int nid = first_memory_node;
+	struct sp_nodepool *n;
+	struct sp_region *r;
+	struct sp_audit a;
+	struct page *page;
+
+	KUNIT_ASSERT_NOT_NULL(test, sp_test_alloc(test, nid, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, sp_pool_audit(t->pool, nid, &a), 0);
+
+	r = sp_pool_region_of(t->pool, t->pages[0]);
+	n = r->node;
+	spin_lock(&n->lock);
+	page = list_first_entry(&r->free, struct page, lru);
+	list_del(&page->lru);
+	r->nr_free--;
+	n->nr_free--;
+	spin_unlock(&n->lock);
+
+	KUNIT_EXPECT_EQ(test, sp_pool_audit(t->pool, nid, &a), -EUCLEAN);
+	KUNIT_EXPECT_EQ(test, a.free + a.cached + a.pending + a.poisoned +
+			(unsigned long)a.in_use, SP_REGION_PAGES - 1UL);
+
+	/* A page counted twice is noticed as well. */
+	spin_lock(&n->lock);
+	list_add(&page->lru, &r->free);
+	r->nr_free++;
+	n->nr_free++;
+	__set_bit(page_to_pfn(page) - r->pfn, r->pending);
+	r->nr_pending++;
+	n->nr_pending++;
+	spin_unlock(&n->lock);
+	KUNIT_EXPECT_EQ(test, sp_pool_audit(t->pool, nid, &a), -EUCLEAN);
+	KUNIT_EXPECT_GT(test, a.bad_regions, 0UL);
+
+	spin_lock(&n->lock);
+	__clear_bit(page_to_pfn(page) - r->pfn, r->pending);
+	r->nr_pending--;
+	n->nr_pending--;
+	spin_unlock(&n->lock);
+	KUNIT_EXPECT_EQ(test, sp_pool_audit(t->pool, nid, &a), 0);
+
+	sp_test_free_all(test);
+	sp_pool_shrink(t->pool, nid, ULONG_MAX, 0);
 }
 
 /* Only the pool's own pages are taken back. */
@@ -159,7 +252,8 @@ static void sp_test_foreign_page(struct kunit *test)
 
 /*
  * A region leaves the direct map as one entry and comes back as one: the
- * pool never splits a 2M mapping into 4K ones.
+ * pool never splits a 2M mapping into 4K ones.  Every page handed out is
+ * absent from the direct map.
  */
 static void sp_test_direct_map_whole(struct kunit *test)
 {
@@ -175,12 +269,16 @@ static void sp_test_direct_map_whole(struct kunit *test)
 	sp_test_pool(test, 0, 0);
 	page = sp_test_alloc(test, nid, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_FALSE(test, kernel_page_present(page));
 	r = sp_pool_region_of(((struct sp_test *)test->priv)->pool, page);
 	KUNIT_ASSERT_NOT_NULL(test, r);
 	base = pfn_to_page(r->pfn);
 
 	KUNIT_EXPECT_EQ(test, r->pfn % SP_REGION_PAGES, 0UL);
-	/* 1G mappings become 2M ones; 2M ones stay; 4K ones were split before. */
+	/*
+	 * 1G mappings become 2M ones; 2M ones stay; 4K ones were split
+	 * before (or debug_pagealloc maps everything with 4K pages).
+	 */
 	KUNIT_EXPECT_EQ(test, (int)r->level,
 			min_t(int, r->level_before, SP_LEVEL_2M));
 	KUNIT_EXPECT_EQ(test, sp_direct_map_level(base), (int)r->level);
@@ -193,10 +291,14 @@ static void sp_test_direct_map_whole(struct kunit *test)
 					     nid, ULONG_MAX, 0),
 			SP_REGION_PAGES);
 
-	/* Back in the direct map, with the same (large) entry. */
+	/*
+	 * Back in the direct map, with the same (large) entry, unless
+	 * debug_pagealloc unmapped the pages as the page allocator took them.
+	 */
 	KUNIT_EXPECT_EQ(test, sp_direct_map_level(base), level);
-	for (i = 0; i < SP_REGION_PAGES; i++)
-		KUNIT_EXPECT_TRUE(test, kernel_page_present(base + i));
+	if (!debug_pagealloc_enabled())
+		for (i = 0; i < SP_REGION_PAGES; i++)
+			KUNIT_EXPECT_TRUE(test, kernel_page_present(base + i));
 }
 
 /* CPU caches hold pages of the region until drained. */
@@ -232,6 +334,35 @@ static void sp_test_pcp_drain(struct kunit *test)
 			SP_REGION_PAGES);
 }
 
+/*
+ * What the CPU hotplug "dead" callback does: a CPU's cache, wherever its
+ * pages came from, goes back to the regions.
+ */
+static void sp_test_cpu_drain(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 0, 64);
+	struct secretpool_stats st;
+	unsigned int cpu;
+	int nid;
+
+	KUNIT_ASSERT_NOT_NULL(test, sp_test_alloc(test, NUMA_NO_NODE,
+						  GFP_KERNEL));
+	KUNIT_ASSERT_NOT_NULL(test, sp_test_alloc(test, NUMA_NO_NODE,
+						  GFP_KERNEL));
+	nid = page_to_nid(t->pages[0]);
+
+	/* Whichever CPUs ran the test, draining each empties its cache. */
+	for_each_possible_cpu(cpu)
+		sp_pool_drain_cpu(t->pool, cpu);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.cached, 0UL);
+	KUNIT_EXPECT_EQ(test, st.free, SP_REGION_PAGES - 2UL);
+
+	sp_test_free_all(test);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+}
+
 /* A page given back is zero before anyone can have it again. */
 static void sp_test_zero_on_free(struct kunit *test)
 {
@@ -257,7 +388,8 @@ static void sp_test_zero_on_free(struct kunit *test)
 
 /*
  * A page back from a file waits until every other reference is gone, and
- * is zero when it is free again.
+ * is zero when it is free again.  The pool's own reference is there all
+ * along: the page's refcount never drops to zero.
  */
 static void sp_test_pending_waits(struct kunit *test)
 {
@@ -266,30 +398,109 @@ static void sp_test_pending_waits(struct kunit *test)
 	struct secretpool_stats st;
 	struct page *page;
 
-	page = sp_pool_alloc(t->pool, nid, GFP_KERNEL);
+	page = sp_test_alloc(test, nid, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, page);
+	sp_test_forget(test, 0);	/* from here on, "the page cache's" */
 	sp_page_fill(page, 0x5a);
 
 	/* As the page cache does: another holder, then ->free_folio(). */
 	get_page(page);
 	KUNIT_ASSERT_TRUE(test, sp_pool_release_folio(t->pool,
 						      page_folio(page)));
+	/* ->free_folio() takes no reference of its own. */
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 3);
 	put_page(page);		/* the page cache's reference */
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
 
-	sp_pool_recycle(t->pool, nid);
+	sp_pool_recycle(t->pool, nid, NULL);
 	st = sp_test_stats(test, nid);
 	KUNIT_EXPECT_EQ(test, st.pending, 1UL);
 	KUNIT_EXPECT_EQ(test, st.in_use, 0UL);
 	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0x5a));
 
 	put_page(page);		/* the last other holder */
-	sp_pool_recycle(t->pool, nid);
+	KUNIT_EXPECT_EQ(test, sp_pool_recycle(t->pool, nid, NULL), 1U);
 	st = sp_test_stats(test, nid);
 	KUNIT_EXPECT_EQ(test, st.pending, 0UL);
 	KUNIT_EXPECT_EQ(test, st.free, SP_REGION_PAGES);
+	KUNIT_EXPECT_EQ(test, st.recycled, 1UL);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
 	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+}
+
+/*
+ * With the pool's reference, the refcount of a page in a file is never
+ * what __remove_mapping() expects of a page only the page cache and its
+ * caller hold, so it cannot freeze the refcount and free the page past
+ * the pool (the old ->free_folio() took a reference on a frozen page).
+ */
+static void sp_test_refcount_never_frozen(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 0, 0);
+	struct page *page;
+
+	page = sp_test_alloc(test, first_memory_node, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	get_page(page);		/* the caller of __remove_mapping() */
+	/* 1 (the caller) + 1 (the page cache): what the freeze expects. */
+	KUNIT_EXPECT_FALSE(test, folio_ref_freeze(page_folio(page), 2));
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 3);
+	put_page(page);
+	sp_test_free_all(test);
+	sp_pool_shrink(t->pool, first_memory_node, ULONG_MAX, 0);
+}
+
+/*
+ * One recycling pass looks at a bounded number of pending pages, and the
+ * passes go round: a ready page behind many busy ones is reached.
+ */
+static void sp_test_recycle_bounded(struct kunit *test)
+{
+	const unsigned int busy = 3 * SP_RECYCLE_SCAN;
+	struct sp_test *t = sp_test_pool(test, 0, 0);
+	int nid = first_memory_node;
+	struct secretpool_stats st;
+	unsigned int i, scanned, passes = 0, done = 0;
+	struct page *last, *base;
+
+	for (i = 0; i <= busy; i++)
+		KUNIT_ASSERT_NOT_NULL(test, sp_test_alloc(test, nid, GFP_KERNEL));
+	/* All come back from "files"; every page but the last is still held. */
+	for (i = 0; i <= busy; i++) {
+		struct page *page = t->pages[i];
+
+		if (i < busy)
+			get_page(page);
+		KUNIT_ASSERT_TRUE(test, sp_pool_release_folio(t->pool,
+							      page_folio(page)));
+		put_page(page);
+	}
+	last = t->pages[busy];
+	t->nr = 0;
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.pending, busy + 1UL);
+
+	while (!done && passes < 2 * (busy / SP_RECYCLE_SCAN + 1)) {
+		done = sp_pool_recycle(t->pool, nid, &scanned);
+		KUNIT_EXPECT_LE(test, scanned, (unsigned int)SP_RECYCLE_SCAN);
+		KUNIT_EXPECT_GT(test, scanned, 0U);
+		passes++;
+	}
+	KUNIT_EXPECT_EQ(test, done, 1U);
+	KUNIT_EXPECT_EQ(test, page_ref_count(last), 1);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.pending, (unsigned long)busy);
+
+	/* Let the others go; the drain recycles all of them. */
+	base = pfn_to_page(page_to_pfn(last) & ~(SP_REGION_PAGES - 1UL));
+	for (i = 0; i < SP_REGION_PAGES; i++)
+		if (page_ref_count(base + i) == 2)
+			put_page(base + i);
+	sp_pool_drain(t->pool, nid);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.pending, 0UL);
 	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
 			SP_REGION_PAGES);
 }
@@ -374,6 +585,110 @@ static void sp_test_fullest_first(struct kunit *test)
 }
 
 /*
+ * A free page that gets a memory error is never handed out again; its
+ * region still counts as empty, and when it goes back the poisoned page
+ * stays out of the direct map while the others are mapped again.
+ */
+static void sp_test_poisoned_free_page(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 0, 0);
+	int nid = first_memory_node;
+	struct secretpool_stats st;
+	struct page *bad, *base;
+	unsigned int i;
+
+	if (!IS_ENABLED(CONFIG_MEMORY_FAILURE))
+		kunit_skip(test, "needs CONFIG_MEMORY_FAILURE");
+
+	bad = sp_test_alloc(test, nid, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, bad);
+	base = pfn_to_page(page_to_pfn(bad) & ~(SP_REGION_PAGES - 1UL));
+	sp_test_free_all(test);
+	/* What memory_failure() does first to a page it cannot handle. */
+	SetPageHWPoison(bad);
+
+	for (i = 0; i < SP_REGION_PAGES - 1; i++) {
+		struct page *page = sp_test_alloc(test, nid, GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		KUNIT_EXPECT_PTR_NE(test, page, bad);
+	}
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.poisoned, 1UL);
+	KUNIT_EXPECT_EQ(test, st.free, 0UL);
+	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
+
+	/* The next page comes from a new region: the bad one is not served. */
+	KUNIT_ASSERT_NOT_NULL(test, sp_test_alloc(test, nid, GFP_KERNEL));
+	KUNIT_EXPECT_PTR_NE(test, sp_pool_region_of(t->pool, t->pages[t->nr - 1]),
+			    sp_pool_region_of(t->pool, bad));
+
+	sp_test_free_all(test);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.empty_regions, 2UL);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			2UL * SP_REGION_PAGES);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.poisoned, 0UL);
+
+	KUNIT_EXPECT_FALSE(test, kernel_page_present(bad));
+	for (i = 0; i < SP_REGION_PAGES && !debug_pagealloc_enabled(); i++)
+		if (base + i != bad)
+			KUNIT_EXPECT_TRUE(test, kernel_page_present(base + i));
+
+	/*
+	 * The page allocator kept the page out (refcount 0, not on a free
+	 * list).  It was not really broken: undo the poison and hand it back.
+	 */
+	KUNIT_EXPECT_EQ(test, page_ref_count(bad), 0);
+	ClearPageHWPoison(bad);
+	set_direct_map_default_noflush(bad);
+	set_page_refcounted(bad);
+	__free_page(bad);
+}
+
+/*
+ * A page with a memory error that comes back from a file is kept out too:
+ * neither zeroed nor waited for (memory_failure() holds a reference for
+ * good), and it leaves the direct map for good when its region goes.
+ */
+static void sp_test_poisoned_pending_page(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 0, 0);
+	int nid = first_memory_node;
+	struct secretpool_stats st;
+	struct page *page;
+
+	if (!IS_ENABLED(CONFIG_MEMORY_FAILURE))
+		kunit_skip(test, "needs CONFIG_MEMORY_FAILURE");
+
+	page = sp_test_alloc(test, nid, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	sp_test_forget(test, 0);	/* stands for memory_failure()'s */
+	sp_page_fill(page, 0x77);
+	KUNIT_ASSERT_TRUE(test, sp_pool_release_folio(t->pool,
+						      page_folio(page)));
+	SetPageHWPoison(page);
+	KUNIT_EXPECT_EQ(test, sp_pool_recycle(t->pool, nid, NULL), 1U);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.pending, 0UL);
+	KUNIT_EXPECT_EQ(test, st.poisoned, 1UL);
+	KUNIT_EXPECT_EQ(test, st.in_use, 0UL);
+	KUNIT_EXPECT_EQ(test, st.empty_regions, 1UL);
+	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0x77));
+
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+	KUNIT_EXPECT_FALSE(test, kernel_page_present(page));
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+
+	/* It was not really broken: undo the poison and free it. */
+	ClearPageHWPoison(page);
+	set_direct_map_default_noflush(page);
+	put_page(page);
+}
+
+/*
  * When no node can grow any more, the pool says so and counts a fallback,
  * after serving what other nodes had.
  */
@@ -390,7 +705,7 @@ static void sp_test_exhaustion(struct kunit *test)
 
 	for (i = 0; i < nodes * SP_REGION_PAGES; i++)
 		KUNIT_ASSERT_NOT_NULL(test, sp_test_alloc(test, nid, GFP_KERNEL));
-	KUNIT_EXPECT_NULL(test, sp_pool_alloc(t->pool, nid, GFP_KERNEL));
+	KUNIT_EXPECT_NULL(test, sp_pool_alloc(t->pool, nid, NULL, GFP_KERNEL));
 
 	st = sp_test_stats(test, nid);
 	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
@@ -410,7 +725,7 @@ static void sp_test_atomic_no_growth(struct kunit *test)
 	int nid = first_memory_node;
 	struct secretpool_stats st;
 
-	KUNIT_EXPECT_NULL(test, sp_pool_alloc(t->pool, nid, GFP_NOWAIT));
+	KUNIT_EXPECT_NULL(test, sp_pool_alloc(t->pool, nid, NULL, GFP_NOWAIT));
 	st = sp_test_stats(test, nid);
 	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
 	KUNIT_EXPECT_EQ(test, st.fallback, 1UL);
@@ -422,8 +737,44 @@ static void sp_test_atomic_no_growth(struct kunit *test)
 }
 
 /*
- * Pages come from the node asked for; when that node's pool is empty, a
- * free page of another node's pool is used before the empty one grows.
+ * Freezing for hibernation gives every region back and keeps the pool
+ * from serving or growing until it thaws; it fails, and does not freeze,
+ * while a page is in use.
+ */
+static void sp_test_freeze(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 0, 64);
+	int nid = first_memory_node;
+	struct secretpool_stats st;
+
+	KUNIT_ASSERT_NOT_NULL(test, sp_test_alloc(test, nid, GFP_KERNEL));
+	KUNIT_EXPECT_TRUE(test, sp_pool_busy(t->pool));
+	KUNIT_EXPECT_EQ(test, sp_pool_freeze(t->pool), -EBUSY);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(t->pool->frozen));
+	KUNIT_EXPECT_NOT_NULL(test, sp_test_alloc(test, nid, GFP_KERNEL));
+
+	sp_test_free_all(test);
+	KUNIT_EXPECT_FALSE(test, sp_pool_busy(t->pool));
+	KUNIT_EXPECT_EQ(test, sp_pool_freeze(t->pool), 0);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
+	KUNIT_EXPECT_EQ(test, st.cached, 0UL);
+	KUNIT_EXPECT_NULL(test, sp_pool_alloc(t->pool, nid, NULL, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, sp_pool_grow(t->pool, nid, GFP_KERNEL), -EBUSY);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
+
+	sp_pool_thaw(t->pool);
+	KUNIT_EXPECT_NOT_NULL(test, sp_test_alloc(test, nid, GFP_KERNEL));
+	sp_test_free_all(test);
+	sp_pool_drain(t->pool, nid);
+	sp_pool_shrink(t->pool, nid, ULONG_MAX, 0);
+}
+
+/*
+ * Pages come from the node asked for, which grows rather than use another
+ * node's free pages; only when it cannot grow (max_regions here) does
+ * another node serve, counted as remote.
  */
 static void sp_test_two_nodes(struct kunit *test)
 {
@@ -443,16 +794,18 @@ static void sp_test_two_nodes(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
 
-	/* Grow a first: with b's free pages around, a would not grow itself. */
-	KUNIT_ASSERT_EQ(test, sp_pool_grow(t->pool, a, GFP_KERNEL), 0);
-
+	/* b has free pages; a asks and grows its own region. */
 	for (i = 0; i < SP_REGION_PAGES; i++) {
 		page = sp_test_alloc(test, a, GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, page);
 		KUNIT_EXPECT_EQ(test, page_to_nid(page), a);
 	}
+	st = sp_test_stats(test, a);
+	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
+	KUNIT_EXPECT_EQ(test, st.remote, 0UL);
 
-	/* a is full; b has free pages: b serves, a does not grow. */
+	/* a is full and may not grow: b's free pages serve it. */
+	t->params.max_regions = 1;
 	page = sp_test_alloc(test, a, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
@@ -469,18 +822,70 @@ static void sp_test_two_nodes(struct kunit *test)
 			SP_REGION_PAGES);
 }
 
+/*
+ * A nodemask is a limit: pages come from allowed nodes only, the pool
+ * grows on allowed nodes only, and a request for a node outside the mask
+ * is a request for the nearest allowed one (not a remote page).
+ */
+static void sp_test_nodemask(struct kunit *test)
+{
+	struct secretpool_stats st;
+	nodemask_t only_b = NODE_MASK_NONE;
+	struct sp_test *t;
+	unsigned int i;
+	int a, b;
+
+	if (num_node_state(N_MEMORY) < 2)
+		kunit_skip(test, "needs two nodes with memory");
+	a = first_memory_node;
+	b = next_memory_node(a);
+	node_set(b, only_b);
+
+	t = sp_test_pool(test, 0, 0);
+	/* a has free pages, but the mask does not allow them. */
+	KUNIT_ASSERT_EQ(test, sp_pool_grow(t->pool, a, GFP_KERNEL), 0);
+	for (i = 0; i < 10; i++) {
+		struct page *page = sp_test_alloc_mask(test, a, &only_b,
+						       GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
+	}
+	st = sp_test_stats(test, a);
+	KUNIT_EXPECT_EQ(test, st.in_use, 0UL);
+	KUNIT_EXPECT_EQ(test, st.remote, 0UL);
+	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
+	st = sp_test_stats(test, b);
+	KUNIT_EXPECT_EQ(test, st.in_use, 10UL);
+	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
+
+	sp_test_free_all(test);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, a, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, b, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+}
+
 static struct kunit_case secretpool_test_cases[] = {
 	KUNIT_CASE(sp_test_accounting),
+	KUNIT_CASE(sp_test_audit_catches_lost_page),
 	KUNIT_CASE(sp_test_foreign_page),
 	KUNIT_CASE(sp_test_direct_map_whole),
 	KUNIT_CASE(sp_test_pcp_drain),
+	KUNIT_CASE(sp_test_cpu_drain),
 	KUNIT_CASE(sp_test_zero_on_free),
 	KUNIT_CASE(sp_test_pending_waits),
+	KUNIT_CASE(sp_test_refcount_never_frozen),
+	KUNIT_CASE(sp_test_recycle_bounded),
 	KUNIT_CASE(sp_test_empty_region_released),
 	KUNIT_CASE(sp_test_fullest_first),
+	KUNIT_CASE(sp_test_poisoned_free_page),
+	KUNIT_CASE(sp_test_poisoned_pending_page),
 	KUNIT_CASE(sp_test_exhaustion),
 	KUNIT_CASE(sp_test_atomic_no_growth),
+	KUNIT_CASE(sp_test_freeze),
 	KUNIT_CASE(sp_test_two_nodes),
+	KUNIT_CASE(sp_test_nodemask),
 	{}
 };
 
