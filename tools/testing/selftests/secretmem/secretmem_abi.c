@@ -60,6 +60,8 @@ FIXTURE_SETUP(secretmem)
 {
 	self->page = sysconf(_SC_PAGESIZE);
 	self->saved_enabled = -1;
+	ASSERT_NE((int)POOL_BROKEN, (int)pool_state())
+		TH_LOG("the secretmem pool is built in but did not start");
 	if (pool_present()) {
 		self->saved_enabled = pool_get("enabled");
 		ASSERT_EQ(0, pool_set("enabled", variant->pool));

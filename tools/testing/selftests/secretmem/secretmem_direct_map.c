@@ -28,7 +28,7 @@
 #undef TEST_TIMEOUT_DEFAULT
 #define TEST_TIMEOUT_DEFAULT 180
 
-#define NR_SECRETS	1000
+#define NR_SECRETS	200
 
 /* The secrets of one test, each followed by a pipe holding a kernel page. */
 struct secret_set {
@@ -49,8 +49,7 @@ FIXTURE_SETUP(direct_map)
 
 	self->set.page = sysconf(_SC_PAGESIZE);
 	self->saved_enabled = -1;
-	if (!pool_present())
-		SKIP(return, "kernel has no secretmem pool");
+	REQUIRE_POOL(return);
 	if (vmstat_read("direct_map_level2_splits") < 0)
 		SKIP(return, "no direct_map_level2_splits in /proc/vmstat");
 	fd = sys_memfd_secret(0);

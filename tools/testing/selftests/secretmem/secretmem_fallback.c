@@ -31,8 +31,7 @@ FIXTURE_SETUP(fallback)
 
 	self->page = sysconf(_SC_PAGESIZE);
 	self->saved_max = -1;
-	if (!pool_present())
-		SKIP(return, "kernel has no secretmem pool");
+	REQUIRE_POOL(return);
 	fd = sys_memfd_secret(0);
 	if (fd < 0)
 		SKIP(return, "memfd_secret() not available");

@@ -80,6 +80,8 @@ static void isolation(struct __test_metadata *_metadata, int pool)
 	int round, status, fd;
 	pid_t child;
 
+	ASSERT_NE((int)POOL_BROKEN, (int)pool_state())
+		TH_LOG("the secretmem pool is built in but did not start");
 	fd = sys_memfd_secret(0);
 	if (fd < 0)
 		SKIP(return, "memfd_secret() not available");
