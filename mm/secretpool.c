@@ -1508,13 +1508,12 @@ static unsigned long sp_shrink_scan(struct shrinker *s,
 	sp_pool_drain(pool, sc->nid);
 	freed = sp_pool_shrink(pool, sc->nid, sc->nr_to_scan, 0);
 	/*
-	 * The pages went straight to the page allocator: count them as
-	 * reclaimed, as slab and inode reclaim do with the pages they free,
-	 * or reclaim sees no progress and gives up while it is freeing
-	 * whole 2M blocks.
+	 * The pages are not credited to reclaim (reclaim_state), unlike
+	 * slab pages: measured with 2M allocations under pressure, crediting
+	 * them made reclaim stop after a region or two and the allocations
+	 * fail while empty regions stayed idle; uncredited, reclaim goes on
+	 * to higher priorities and empties the pool when memory runs out.
 	 */
-	if (current->reclaim_state)
-		current->reclaim_state->reclaimed_slab += freed;
 	return freed ?: SHRINK_STOP;
 }
 
@@ -1781,10 +1780,10 @@ struct secretpool *sp_pool_create(const char *name,
 		pool->shrinker.count_objects = sp_shrink_count;
 		pool->shrinker.scan_objects = sp_shrink_scan;
 		/*
-		 * Empty regions are idle zeroed memory that takes no I/O to
-		 * get again: under reclaim, give half of it back at once.
+		 * Empty regions are worth as much as any cache: getting one
+		 * again needs a free 2M block, which may be gone by then.
 		 */
-		pool->shrinker.seeks = 0;
+		pool->shrinker.seeks = DEFAULT_SEEKS;
 		pool->shrinker.batch = SP_REGION_PAGES;
 		pool->shrinker.flags = SHRINKER_NUMA_AWARE;
 		err = register_shrinker(&pool->shrinker, "secretpool-%s", name);
