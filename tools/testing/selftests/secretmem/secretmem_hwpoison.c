@@ -812,4 +812,64 @@ TEST_F(hwpoison, pool_off_page_stays_unmapped)
 	EXPECT_POOL_EMPTY();
 }
 
+/*
+ * A memory error on a clean page of a secret file that nobody maps: the
+ * kernel's memory-failure handling tries to evict it from the file the
+ * way it evicts clean page cache (invalidate_inode_page(), which frees
+ * through __remove_mapping() with the page's refcount frozen to zero and
+ * then calls ->free_folio()).  The pool's own reference keeps that from
+ * succeeding: the page stays in the file, poisoned; the file's other pages
+ * keep their data, and after close every page is accounted for.  When
+ * ->free_folio() took a reference instead, this was a VM_BUG_ON.
+ */
+TEST_F(hwpoison, clean_unmapped_page)
+{
+	const long n = 4, victim = 1;
+	struct pool_stats st0, st;
+	int pagemap, fd, code;
+	uint64_t pfn;
+	long i;
+	char *p;
+
+	if (_metadata->skip)
+		return;
+	pool_prepare(_metadata, 1);
+	ASSERT_EQ(0, pool_stats(&st0));
+	pagemap = open("/proc/self/pagemap", O_RDONLY);
+	ASSERT_LE(0, pagemap);
+	fd = make_secret(n, &p);
+	ASSERT_LE(0, fd);
+	/* The victim is only read (clean); the others are written. */
+	for (i = 0; i < n; i++) {
+		if (i != victim)
+			memset(p + i * page_size, (int)(i + 1), page_size);
+	}
+	ASSERT_EQ(0, peek(p + victim * page_size));
+	pfn = pagemap_pfn(pagemap, p + victim * page_size, page_size);
+	ASSERT_NE((uint64_t)0, pfn);
+	close(pagemap);
+	ASSERT_EQ(0, munmap(p, n * page_size));
+
+	poison(pfn);
+	ASSERT_EQ(1, page_hwpoisoned(pfn));
+
+	p = mmap(NULL, n * page_size, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < n; i++) {
+		if (i == victim)
+			continue;
+		EXPECT_EQ((char)(i + 1), p[(i + 1) * page_size - 1]);
+	}
+	code = read_faults(p + victim * page_size);
+	TH_LOG("reading the poisoned page: si_code %d", code);
+	munmap(p, n * page_size);
+	close(fd);
+
+	ASSERT_EQ(0, wait_recycled(&st));
+	EXPECT_EQ(st0.in_use, st.in_use);
+	EXPECT_EQ(st0.poisoned + 1, st.poisoned);
+	EXPECT_EQ(1, region_poisoned(pfn));
+	EXPECT_POOL_EMPTY();
+}
+
 TEST_HARNESS_MAIN

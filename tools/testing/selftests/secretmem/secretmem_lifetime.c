@@ -3,10 +3,10 @@
  * The paths by which the rest of the kernel can reach a secret page, and
  * what each must do:
  *
- *  - dropping the page cache must neither free a secret page past the pool
- *    nor lose its contents (a clean, unmapped page of an open file is what
- *    invalidate_mapping_pages() evicts: it froze the refcount and called
- *    ->free_folio(), which used to take a reference on a frozen page);
+ *  - dropping caches leaves secret files whole (their pseudo inodes are
+ *    not on a superblock's list, so drop_caches does not reach them; the
+ *    path that does evict a clean page from a file is memory-failure
+ *    handling, tested in secretmem_hwpoison);
  *  - truncation and hole punching of a file with pages are refused and
  *    leave the data alone;
  *  - splice(), sendfile() and copy_file_range() in either direction are
