@@ -46,8 +46,8 @@
  *
  * Below the low watermark a node's pool grows in the background; above the
  * high watermark it gives empty regions back (never going below the low
- * watermark by doing so); under memory pressure a shrinker gives back every
- * empty region.
+ * watermark by doing so); under memory pressure a shrinker gives back
+ * empty regions, as many as reclaim asks for.
  *
  * Zeroing
  * -------
@@ -70,41 +70,52 @@
  * Lifetime of a page
  * ------------------
  * The pool holds one reference to each of its pages for as long as it owns
- * the region, so a pool page's refcount never reaches zero and the page
- * never reaches the buddy allocator while it is not in the direct map, on
- * any path (including __remove_mapping(), which frees with a frozen
- * refcount and calls ->free_folio() afterwards; with the pool's reference
- * the freeze fails, so that path never takes a pool page).
+ * the region (the region's), so a pool page's refcount never reaches zero
+ * and the page never reaches the buddy allocator while it is not in the
+ * direct map, on any path (including __remove_mapping(), which frees with
+ * a frozen refcount and calls ->free_folio() afterwards; with the pool's
+ * reference the freeze fails, so that path never takes a pool page).
+ * While no file has the page, the pool holds a second one (the hold):
+ * whatever looks at a free or pending page sees more than one reference,
+ * so unpoison_memory() ("unpoison-pfn" in debugfs), which frees a
+ * poisoned page that only one reference keeps, never gives a pool page to
+ * the page allocator while it is out of the direct map.
  *
- * free     on a region's free list or in a CPU cache; refcount 1 (the
- *          pool's), off every LRU, flags clear, zero.
- * in use   handed out by sp_pool_alloc() with a second reference, which the
- *          caller owns.  secretmem puts the page in its file's page cache
+ * free     on a region's free list or in a CPU cache; refcount 2 (the
+ *          region's and the hold), off every LRU, flags clear, zero.
+ * in use   handed out by sp_pool_alloc(), the hold becoming the caller's
+ *          reference (refcount 2 or more).  secretmem puts the page in its file's page cache
  *          and on the unevictable LRU, as upstream does, so that crash-dump
- *          tools drop it with the page cache (makedumpfile -d 2 or more
- *          excludes every LRU page that is not anonymous) and memory-error
+ *          tools drop it with the page cache (a makedumpfile dump level with
+ *          bit 2 or 4 set, such as the usual -d 31, excludes LRU pages
+ *          that are not anonymous) and memory-error
  *          handling unmaps it from its users.  While a page may be on an
  *          LRU, page->lru belongs to the LRU code: the pool tracks pages
  *          that are not free in per-region bitmaps, not on lists.
  * pending  the file let go of the page: ->free_folio() called
- *          sp_pool_release_folio(), which sets the page's bit in its
- *          region's pending bitmap.  Others (the truncating task, a
- *          speculative page-cache lookup, an LRU batch) may still hold
- *          references.  Once the pool's reference is the only one left and
- *          nobody has the page locked, the page is zeroed (still on the
+ *          sp_pool_release_folio(), which takes the hold again and sets
+ *          the page's bit in its region's pending bitmap.  Others (the
+ *          truncating task, a speculative page-cache lookup, an LRU batch)
+ *          may still hold references.  Once the pool's two are the only
+ *          ones left and nobody has the page locked, the page is zeroed (still on the
  *          LRU, so that it is never both secret and outside the dump
  *          filters), taken off the LRU, uncharged from its memcg, its flags
  *          are cleared (atomically: a memory error may set PG_hwpoison at
- *          any time) and it is free again.
+ *          any time, and with the refcount frozen: see sp_page_recycle())
+ *          and it is free again.
  * poisoned a page with PG_hwpoison, noticed when it is taken from a free
  *          list or CPU cache, given back, or recycled.  It is never handed
  *          out or zeroed again; its bit is set in the region's poisoned
  *          bitmap and it counts as free for deciding whether the region is
  *          empty.  When the region is released, the block is mapped back
- *          and each poisoned page is then removed from the direct map on
- *          its own (which splits that 2M mapping: a memory error costs
- *          one split) and freed, which the page allocator turns into
- *          keeping it out of use for good.
+ *          around its poisoned pages, which never become present again
+ *          (a memory error costs the split of that 2M mapping), and they
+ *          are retired: the pool keeps its references to them for good
+ *          and counts them, so that neither the page allocator nor an
+ *          unpoison can hand out a page that is not in the direct map,
+ *          and marks them PG_offline ("do not touch"): a poisoned page
+ *          may still hold a secret, which hibernation (saveable_page())
+ *          and dump tools skip in such pages.
  *
  * A page the caller never exposed (say it lost a race to put it in the
  * page cache) goes back directly with sp_pool_free().
@@ -197,6 +208,12 @@
 /* How region blocks are allocated: unmovable, zeroed, on the node only. */
 #define SP_REGION_GFP	(GFP_KERNEL | __GFP_THISNODE | __GFP_ZERO | \
 			 __GFP_NORETRY | __GFP_NOWARN)
+
+/*
+ * The refcount of a free page, and of a pending one that nobody else holds
+ * any more: the region's reference and the hold (see "Lifetime of a page").
+ */
+#define SP_REFS_IDLE	2
 
 /* Pending pages not ready yet are looked at again after this long ... */
 #define SP_RECYCLE_DELAY	1
@@ -547,6 +564,13 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 
 	if (!gfpflags_allow_blocking(gfp))
 		return -EAGAIN;
+	/*
+	 * A possible node may have no memory (yet): CPUs or hot-pluggable
+	 * memory announced by the firmware for later.  The page allocator
+	 * complains about allocations there; there is nothing to take.
+	 */
+	if (!node_state(nid, N_MEMORY))
+		return -ENODEV;
 
 	mutex_lock(&n->grow_lock);
 	if (READ_ONCE(pool->frozen)) {
@@ -581,7 +605,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	INIT_LIST_HEAD(&r->free);
 	INIT_LIST_HEAD(&r->pending_link);
 
-	/* 512 independent order-0 pages, each with refcount 1: the pool's. */
+	/* 512 independent order-0 pages, each with refcount 1: the region's. */
 	split_page(page, SP_REGION_ORDER);
 
 	err = set_direct_map_valid_noflush(page, SP_REGION_PAGES, false);
@@ -601,8 +625,11 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 		goto free_block;
 	}
 
-	for (i = 0; i < SP_REGION_PAGES; i++)
+	/* Free pages: the region's reference and the hold. */
+	for (i = 0; i < SP_REGION_PAGES; i++) {
+		page_ref_inc(page + i);
 		list_add_tail(&page[i].lru, &r->free);
+	}
 	r->nr_free = SP_REGION_PAGES;
 	r->group = SP_GROUP_EMPTY;
 
@@ -636,8 +663,8 @@ out:
  * the TLB once and puts the region on the node's empty list.  One task
  * grows a node at a time.
  *
- * Return: 0 on success, -EAGAIN if @gfp may not sleep, -EBUSY while the
- * pool is frozen, -ENOSPC at max_regions, -ENOMEM if no block (or no
+ * Return: 0 on success, -EAGAIN if @gfp may not sleep, -ENODEV if @nid has
+ * no memory, -EBUSY while the pool is frozen, -ENOSPC at max_regions, -ENOMEM if no block (or no
  * memory for the region's bookkeeping) could be had, or the CPA error.
  */
 int sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp)
@@ -646,23 +673,50 @@ int sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp)
 }
 
 /*
+ * Make a region's pages present in the direct map again, except the
+ * poisoned ones: the runs between them, one call each (one call, one PMD
+ * entry, for a region without errors).  Making pages present needs no TLB
+ * flush.  Returns 0 or the first CPA error.
+ */
+static int sp_region_map_back(struct sp_region *r)
+{
+	struct page *base = pfn_to_page(r->pfn);
+	unsigned int start = 0, end;
+	int err;
+
+	for (;;) {
+		start = find_next_zero_bit(r->poisoned, SP_REGION_PAGES, start);
+		if (start >= SP_REGION_PAGES)
+			return 0;
+		end = find_next_bit(r->poisoned, SP_REGION_PAGES, start);
+		err = set_direct_map_valid_noflush(base + start, end - start,
+						   true);
+		if (err)
+			return err;
+		start = end;
+	}
+}
+
+/*
  * Map a region back and give its pages to the buddy allocator; every page
- * is free or poisoned.  Poisoned pages are taken out of the direct map
- * again, one by one, before they go.  A region that cannot be mapped back
+ * is free or poisoned.  Poisoned pages stay out of the direct map and are
+ * retired (see "Lifetime of a page").  A region that cannot be mapped back
  * is kept on the node's stuck list instead.
  */
 static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
 {
 	struct sp_nodepool *n = r->node;
 	struct page *base = pfn_to_page(r->pfn);
-	unsigned long addr = (unsigned long)page_address(base);
-	bool poisoned = false;
-	unsigned int i;
+	unsigned int i, retired = 0;
 
 	xa_erase(&pool->regions, r->pfn >> SP_REGION_ORDER);
 
-	/* Making a range present needs no TLB flush. */
-	if (set_direct_map_valid_noflush(base, SP_REGION_PAGES, true)) {
+	/* Errors on free pages nobody took since are found here. */
+	for (i = 0; i < SP_REGION_PAGES; i++)
+		if (PageHWPoison(base + i))
+			__set_bit(i, r->poisoned);
+
+	if (sp_region_map_back(r)) {
 		/*
 		 * Without a direct mapping the pages must not reach the buddy
 		 * allocator.  Keep them; they are counted as stuck.
@@ -677,18 +731,22 @@ static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
 	}
 
 	for (i = 0; i < SP_REGION_PAGES; i++) {
-		if (PageHWPoison(base + i)) {
-			set_direct_map_invalid_noflush(base + i);
-			poisoned = true;
+		if (test_bit(i, r->poisoned)) {
+			/*
+			 * It may hold a secret nobody could zero: not to be
+			 * read, even by hibernation or a dump (PG_offline).
+			 */
+			if (!page_mapped(base + i))
+				__SetPageOffline(base + i);
+			retired++;
+			continue;
 		}
-	}
-	if (poisoned)
-		flush_tlb_kernel_range(addr, addr + SP_REGION_SIZE);
-
-	/* The page allocator keeps poisoned pages out of use itself. */
-	for (i = 0; i < SP_REGION_PAGES; i++)
+		/* The hold, then the region's reference. */
+		page_ref_dec(base + i);
 		put_page(base + i);
+	}
 	kfree(r);
+	atomic_long_add(retired, &n->retired);
 	atomic_long_inc(&n->released);
 	return true;
 }
@@ -720,6 +778,7 @@ unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
 			break;
 		list_move(&r->list, &dead);
 		n->nr_regions--;
+		n->nr_releasing++;
 		n->nr_free -= r->nr_free;
 		n->nr_poisoned -= r->nr_poisoned;
 		freed += SP_REGION_PAGES;
@@ -730,6 +789,9 @@ unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
 		list_del(&r->list);
 		if (!sp_region_release(pool, r))
 			freed -= SP_REGION_PAGES;
+		spin_lock(&n->lock);
+		n->nr_releasing--;
+		spin_unlock(&n->lock);
 		cond_resched();
 	}
 	return freed;
@@ -780,7 +842,7 @@ static bool sp_page_off_lru(struct folio *folio)
 	return true;
 }
 
-/* Make a pending page free, if the pool's is the only reference left. */
+/* Make a pending page free once only the pool's references are left. */
 static enum sp_verdict sp_page_recycle(struct page *page)
 {
 	struct folio *folio = page_folio(page);
@@ -803,14 +865,21 @@ static enum sp_verdict sp_page_recycle(struct page *page)
 		return off ? SP_POISONED : SP_NOT_READY;
 	}
 
-	if (page_ref_count(page) != 1 || PageLocked(page))
+	if (page_ref_count(page) != SP_REFS_IDLE || PageLocked(page))
 		return SP_NOT_READY;
 	/* Zeroed while still on the LRU, where dump filters skip it. */
 	sp_page_zero(page);
-	if (!sp_page_off_lru(folio) || page_ref_count(page) != 1)
+	/*
+	 * With the pool's references the page can always be got
+	 * speculatively (compaction, memory_failure() take one and then look
+	 * at the page, some lock it).  Freezing the count to zero keeps them
+	 * all out while the page's state is cleared, PG_locked included.
+	 */
+	if (!sp_page_off_lru(folio) || !page_ref_freeze(page, SP_REFS_IDLE))
 		return SP_NOT_READY;
 	mem_cgroup_uncharge(folio);
 	sp_page_clear_state(page);
+	page_ref_unfreeze(page, SP_REFS_IDLE);
 	return SP_FREED;
 }
 
@@ -842,10 +911,14 @@ static unsigned int sp_node_collect(struct sp_nodepool *n, struct page **batch,
 			page = pfn_to_page(r->pfn + i);
 			seen++;
 			if (PageHWPoison(page) ||
-			    (page_ref_count(page) == 1 && !PageLocked(page))) {
+			    (page_ref_count(page) == SP_REFS_IDLE &&
+			     !PageLocked(page))) {
+				/*
+				 * Out of the bitmap, but still counted in
+				 * n->nr_pending until its verdict is in.
+				 */
 				__clear_bit(i, r->pending);
 				r->nr_pending--;
-				n->nr_pending--;
 				batch[got++] = page;
 			}
 			i = (i + 1) % SP_REGION_PAGES;
@@ -860,17 +933,25 @@ static unsigned int sp_node_collect(struct sp_nodepool *n, struct page **batch,
 	return got;
 }
 
-/* Mark a page pending (again).  Node lock held. */
-static void sp_region_pend_locked(struct sp_nodepool *n, struct sp_region *r,
+/* Set a page's bit in its region's pending bitmap.  Node lock held. */
+static bool sp_region_set_pending(struct sp_nodepool *n, struct sp_region *r,
 				  struct page *page)
 {
 	lockdep_assert_held(&n->lock);
 	if (WARN_ON_ONCE(__test_and_set_bit(sp_index(r, page), r->pending)))
-		return;
+		return false;
 	r->nr_pending++;
-	n->nr_pending++;
 	if (r->nr_pending == 1)
 		list_add_tail(&r->pending_link, &n->pending);
+	return true;
+}
+
+/* Mark a page pending.  Node lock held. */
+static void sp_region_pend_locked(struct sp_nodepool *n, struct sp_region *r,
+				  struct page *page)
+{
+	if (sp_region_set_pending(n, r, page))
+		n->nr_pending++;
 }
 
 /**
@@ -908,15 +989,18 @@ unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
 	for (i = 0; i < got; i++) {
 		struct sp_region *r = sp_pool_region_of(pool, batch[i]);
 
+		/* Counted as pending all along (see sp_node_collect()). */
 		switch (verdict[i]) {
 		case SP_NOT_READY:
-			sp_region_pend_locked(n, r, batch[i]);
+			sp_region_set_pending(n, r, batch[i]);
 			break;
 		case SP_FREED:
+			n->nr_pending--;
 			sp_region_put_locked(n, r, batch[i]);
 			done++;
 			break;
 		case SP_POISONED:
+			n->nr_pending--;
 			sp_region_poison_locked(n, r, batch[i]);
 			done++;
 			break;
@@ -967,11 +1051,11 @@ static void sp_node_kick(struct sp_nodepool *n, unsigned long delay)
  * @pool: the pool
  * @folio: the folio, just removed from its mapping (->free_folio())
  *
- * If @folio is one of the pool's pages, the pool marks it pending;
- * sp_pool_recycle() makes it free once the pool's reference is the only
- * one left.  The page is not mapped anywhere any more, so its contents stay
- * out of reach until they are zeroed.  No reference is taken: the pool has
- * held one since the page joined it.
+ * If @folio is one of the pool's pages, the pool takes its hold on the page
+ * again and marks it pending; sp_pool_recycle() makes it free once the
+ * pool's references are the only ones left.  The page is not mapped
+ * anywhere any more, so its contents stay out of reach until they are
+ * zeroed.
  *
  * Return: true if the pool took the page, false if it is not the pool's.
  */
@@ -985,8 +1069,9 @@ bool sp_pool_release_folio(struct secretpool *pool, struct folio *folio)
 
 	VM_WARN_ON_ONCE_FOLIO(folio_test_large(folio), folio);
 	VM_WARN_ON_ONCE_FOLIO(folio_mapped(folio), folio);
-	/* The pool's reference and the page cache's, which goes next. */
+	/* The region's reference and the page cache's, which goes next. */
 	VM_WARN_ON_ONCE_FOLIO(folio_ref_count(folio) < 2, folio);
+	folio_get(folio);
 
 	n = r->node;
 	spin_lock(&n->lock);
@@ -1024,11 +1109,11 @@ bool sp_pool_free(struct secretpool *pool, struct page *page)
 	if (!r)
 		return false;
 
-	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) != 2, page);
+	/* The caller's reference becomes the hold again. */
+	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) < SP_REFS_IDLE, page);
 	VM_WARN_ON_ONCE_PAGE(page_mapped(page) || PageLRU(page), page);
 
 	n = r->node;
-	page_ref_dec(page);
 	atomic_long_dec(&n->in_use);
 	mem_cgroup_uncharge(page_folio(page));
 	sp_page_clear_state(page);
@@ -1341,8 +1426,8 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid,
 		return NULL;
 	}
 
-	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) != 1, page);
-	page_ref_inc(page);
+	/* The hold is the caller's reference from now on. */
+	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) < SP_REFS_IDLE, page);
 	atomic_long_inc(&pool->nodes[page_to_nid(page)]->in_use);
 	return page;
 }
@@ -1393,6 +1478,8 @@ int sp_pool_freeze(struct secretpool *pool)
 	for_each_node(nid) {
 		mutex_lock(&pool->nodes[nid]->grow_lock);
 		mutex_unlock(&pool->nodes[nid]->grow_lock);
+		/* A worker that saw the pool thawed may be shrinking it. */
+		flush_delayed_work(&pool->nodes[nid]->work);
 	}
 	/* LRU batches may hold the last other references to pending pages. */
 	lru_add_drain_all();
@@ -1403,8 +1490,10 @@ int sp_pool_freeze(struct secretpool *pool)
 	for_each_node(nid) {
 		struct sp_nodepool *n = pool->nodes[nid];
 
+		/* @nr_releasing: the shrinker is mapping regions back. */
 		if (READ_ONCE(n->nr_regions) || READ_ONCE(n->nr_stuck) ||
-		    READ_ONCE(n->nr_pending) || atomic_long_read(&n->in_use)) {
+		    READ_ONCE(n->nr_releasing) || READ_ONCE(n->nr_pending) ||
+		    atomic_long_read(&n->in_use)) {
 			sp_pool_thaw(pool);
 			return -EBUSY;
 		}
@@ -1572,6 +1661,7 @@ void sp_pool_stats(struct secretpool *pool, int nid,
 	st->remote = atomic_long_read(&n->remote);
 	st->fallback = atomic_long_read(&n->fallback);
 	st->recycled = atomic_long_read(&n->recycled);
+	st->retired = atomic_long_read(&n->retired);
 }
 
 /* Count one region's pages by walking it; false if its counts disagree. */
@@ -2014,17 +2104,18 @@ static int sp_stats_show(struct seq_file *m, void *v)
 	struct secretpool_stats st, sum = {};
 	int nid;
 
-	seq_printf(m, "%-5s %8s %8s %7s %8s %8s %8s %6s %9s %7s %9s %12s %7s %9s %9s\n",
+	seq_printf(m, "%-5s %8s %8s %7s %8s %8s %8s %6s %9s %7s %9s %12s %7s %9s %9s %8s\n",
 		   "node", "regions", "free", "cached", "pending", "in_use",
 		   "poisoned", "empty", "unmap_2m", "grown", "released",
-		   "grow_failed", "remote", "fallback", "recycled");
+		   "grow_failed", "remote", "fallback", "recycled", "retired");
 	for_each_node_state(nid, N_MEMORY) {
 		sp_pool_stats(sp_default, nid, &st);
-		seq_printf(m, "%-5d %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu\n",
+		seq_printf(m, "%-5d %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu\n",
 			   nid, st.regions, st.free, st.cached, st.pending,
 			   st.in_use, st.poisoned, st.empty_regions,
 			   st.regions_2m, st.grown, st.released,
-			   st.grow_failed, st.remote, st.fallback, st.recycled);
+			   st.grow_failed, st.remote, st.fallback, st.recycled,
+			   st.retired);
 		sum.regions += st.regions;
 		sum.free += st.free;
 		sum.cached += st.cached;
@@ -2039,13 +2130,14 @@ static int sp_stats_show(struct seq_file *m, void *v)
 		sum.remote += st.remote;
 		sum.fallback += st.fallback;
 		sum.recycled += st.recycled;
+		sum.retired += st.retired;
 		sum.stuck += st.stuck;
 	}
-	seq_printf(m, "%-5s %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu\n",
+	seq_printf(m, "%-5s %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu\n",
 		   "all", sum.regions, sum.free, sum.cached, sum.pending,
 		   sum.in_use, sum.poisoned, sum.empty_regions, sum.regions_2m,
 		   sum.grown, sum.released, sum.grow_failed, sum.remote,
-		   sum.fallback, sum.recycled);
+		   sum.fallback, sum.recycled, sum.retired);
 	seq_printf(m, "\nenabled %d\nfrozen %d\nlow_watermark %u\nhigh_watermark %u\nmax_regions %u\npoisoned %lu\nstuck %lu\nheld_kb %lu\n",
 		   READ_ONCE(sp_enabled), READ_ONCE(sp_default->frozen),
 		   READ_ONCE(sp_default_params.low_watermark),

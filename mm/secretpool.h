@@ -62,8 +62,9 @@ enum sp_group {
  * @high_watermark: give empty regions back when the node's pool has more
  *	free pages than this (and would keep at least @low_watermark)
  * @max_regions: most regions a node's pool may hold; 0 for no limit
- * @pcp_high: most pages a per-CPU cache holds; 0 turns the caches off
- * @pcp_batch: pages moved between a node and a per-CPU cache at a time
+ * @pcp_high: 0 turns the per-CPU caches off; any other value leaves them on
+ * @pcp_batch: pages a per-CPU cache takes from its node when it is empty,
+ *	and so the most it holds
  * @background: run the background worker and register a shrinker
  */
 struct secretpool_params {
@@ -92,6 +93,8 @@ struct secretpool_params {
  * @remote: pages served to a task on another node
  * @fallback: allocations the pool could not serve (done per page instead)
  * @recycled: pages zeroed and made free again after a file let go, ever
+ * @retired: poisoned pages kept out of use for good (out of the direct map,
+ *	never freed) when their regions were given back, ever
  */
 struct secretpool_stats {
 	unsigned long regions;
@@ -109,6 +112,7 @@ struct secretpool_stats {
 	unsigned long remote;
 	unsigned long fallback;
 	unsigned long recycled;
+	unsigned long retired;
 };
 
 #ifdef CONFIG_SECRETMEM_POOL
@@ -177,9 +181,12 @@ struct sp_region {
  * @stuck: regions that could not be mapped back
  * @nr_regions: regions on @lists
  * @nr_free: free pages on the regions of @lists
- * @nr_pending: pending pages of the regions of @lists
- * @nr_poisoned: poisoned pages of the regions of @lists and @stuck
+ * @nr_pending: pending pages of the regions of @lists, including those a
+ *	recycling pass took out of their bitmaps and is still looking at
+ * @nr_poisoned: poisoned pages of the regions of @lists
  * @nr_stuck: regions on @stuck
+ * @nr_releasing: regions taken off @lists by sp_pool_shrink() and not yet
+ *	mapped back and freed (or put on @stuck)
  * @in_use: pages of this node's regions handed out and not back yet
  * @grow_lock: one grower per node at a time; taken before @lock
  * @work: background recycling, growing and shrinking
@@ -191,6 +198,7 @@ struct sp_region {
  * @remote: see struct secretpool_stats
  * @fallback: see struct secretpool_stats
  * @recycled: see struct secretpool_stats
+ * @retired: see struct secretpool_stats
  */
 struct sp_nodepool {
 	struct secretpool *pool;
@@ -204,6 +212,7 @@ struct sp_nodepool {
 	unsigned long nr_pending;
 	unsigned long nr_poisoned;
 	unsigned long nr_stuck;
+	unsigned long nr_releasing;
 	atomic_long_t in_use;
 	struct mutex grow_lock;		/* one grower; before @lock */
 	struct delayed_work work;
@@ -214,6 +223,7 @@ struct sp_nodepool {
 	atomic_long_t remote;
 	atomic_long_t fallback;
 	atomic_long_t recycled;
+	atomic_long_t retired;
 };
 
 /**

@@ -407,10 +407,10 @@ static void sp_test_pending_waits(struct kunit *test)
 	get_page(page);
 	KUNIT_ASSERT_TRUE(test, sp_pool_release_folio(t->pool,
 						      page_folio(page)));
-	/* ->free_folio() takes no reference of its own. */
-	KUNIT_EXPECT_EQ(test, page_ref_count(page), 3);
+	/* ->free_folio() takes the pool's hold on the page again. */
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 4);
 	put_page(page);		/* the page cache's reference */
-	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 3);
 
 	sp_pool_recycle(t->pool, nid, NULL);
 	st = sp_test_stats(test, nid);
@@ -424,7 +424,7 @@ static void sp_test_pending_waits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.pending, 0UL);
 	KUNIT_EXPECT_EQ(test, st.free, SP_REGION_PAGES);
 	KUNIT_EXPECT_EQ(test, st.recycled, 1UL);
-	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
 	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
 	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
 			SP_REGION_PAGES);
@@ -489,14 +489,14 @@ static void sp_test_recycle_bounded(struct kunit *test)
 		passes++;
 	}
 	KUNIT_EXPECT_EQ(test, done, 1U);
-	KUNIT_EXPECT_EQ(test, page_ref_count(last), 1);
+	KUNIT_EXPECT_EQ(test, page_ref_count(last), 2);
 	st = sp_test_stats(test, nid);
 	KUNIT_EXPECT_EQ(test, st.pending, (unsigned long)busy);
 
 	/* Let the others go; the drain recycles all of them. */
 	base = pfn_to_page(page_to_pfn(last) & ~(SP_REGION_PAGES - 1UL));
 	for (i = 0; i < SP_REGION_PAGES; i++)
-		if (page_ref_count(base + i) == 2)
+		if (page_ref_count(base + i) == 3)
 			put_page(base + i);
 	sp_pool_drain(t->pool, nid);
 	st = sp_test_stats(test, nid);
@@ -584,10 +584,22 @@ static void sp_test_fullest_first(struct kunit *test)
 			2UL * SP_REGION_PAGES);
 }
 
+/* unpoison_memory(), as debugfs's unpoison-pfn calls it. */
+static int sp_test_unpoison(struct page *page)
+{
+#ifdef CONFIG_MEMORY_FAILURE
+	return unpoison_memory(page_to_pfn(page));
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
 /*
  * A free page that gets a memory error is never handed out again; its
  * region still counts as empty, and when it goes back the poisoned page
- * stays out of the direct map while the others are mapped again.
+ * stays out of the direct map, retired, while the others are mapped
+ * again.  Nothing can take the error back and so free the page while it is
+ * out of the direct map.
  */
 static void sp_test_poisoned_free_page(struct kunit *test)
 {
@@ -606,6 +618,9 @@ static void sp_test_poisoned_free_page(struct kunit *test)
 	sp_test_free_all(test);
 	/* What memory_failure() does first to a page it cannot handle. */
 	SetPageHWPoison(bad);
+	/* Free and unmapped: taking the error back must not free it. */
+	KUNIT_EXPECT_EQ(test, sp_test_unpoison(bad), -EBUSY);
+	KUNIT_EXPECT_TRUE(test, PageHWPoison(bad));
 
 	for (i = 0; i < SP_REGION_PAGES - 1; i++) {
 		struct page *page = sp_test_alloc(test, nid, GFP_KERNEL);
@@ -630,20 +645,24 @@ static void sp_test_poisoned_free_page(struct kunit *test)
 			2UL * SP_REGION_PAGES);
 	st = sp_test_stats(test, nid);
 	KUNIT_EXPECT_EQ(test, st.poisoned, 0UL);
+	KUNIT_EXPECT_EQ(test, st.retired, 1UL);
 
 	KUNIT_EXPECT_FALSE(test, kernel_page_present(bad));
+	KUNIT_EXPECT_EQ(test, sp_test_unpoison(bad), -EBUSY);
 	for (i = 0; i < SP_REGION_PAGES && !debug_pagealloc_enabled(); i++)
 		if (base + i != bad)
 			KUNIT_EXPECT_TRUE(test, kernel_page_present(base + i));
 
 	/*
-	 * The page allocator kept the page out (refcount 0, not on a free
-	 * list).  It was not really broken: undo the poison and hand it back.
+	 * Retired: the pool kept both its references.  It was not really
+	 * broken: undo the poison and hand it to the page allocator.
 	 */
-	KUNIT_EXPECT_EQ(test, page_ref_count(bad), 0);
+	KUNIT_EXPECT_EQ(test, page_ref_count(bad), 2);
+	KUNIT_EXPECT_TRUE(test, PageOffline(bad));
+	__ClearPageOffline(bad);
 	ClearPageHWPoison(bad);
 	set_direct_map_default_noflush(bad);
-	set_page_refcounted(bad);
+	page_ref_dec(bad);
 	__free_page(bad);
 }
 
@@ -680,11 +699,15 @@ static void sp_test_poisoned_pending_page(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
 			SP_REGION_PAGES);
 	KUNIT_EXPECT_FALSE(test, kernel_page_present(page));
-	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	/* Retired: the pool's two references and "memory_failure()'s". */
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 3);
+	KUNIT_EXPECT_TRUE(test, PageOffline(page));
 
 	/* It was not really broken: undo the poison and free it. */
+	__ClearPageOffline(page);
 	ClearPageHWPoison(page);
 	set_direct_map_default_noflush(page);
+	page_ref_sub(page, 2);
 	put_page(page);
 }
 
