@@ -84,6 +84,7 @@ KERNEL_REPORTS = [
     r'\btraps: \S+\[\d+\] ',          # user-space trap: "traps: x[12] general protection fault ip:..."
     r'\bpotentially unexpected fatal signal \d+',  # user-space fatal signal (print-fatal-signals)
     r'\bsecret(pool|mem): .*\b(cannot|error|failed)\b',  # the pool's own error lines
+    r'\ballocation from offline node \d+',  # page allocator: __alloc_pages_node() on an offline node (+ stack)
 ]
 REPORT_RE = re.compile('|'.join('(?:%s)' % p for p in KERNEL_REPORTS))
 

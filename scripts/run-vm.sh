@@ -9,6 +9,10 @@
 #   -m SIZE     guest memory in MiB     (default: 4096)
 #   -c N        vCPUs                   (default: 2)
 #   -n N        NUMA nodes              (default: 2; memory split evenly)
+#   -e          one more node, with no CPU and no memory at boot: QEMU
+#               announces 1 GiB of hot-pluggable memory on it (ACPI SRAT),
+#               so the kernel knows it as possible but not online, as on
+#               servers with empty sockets or memory slots
 #   -a ARGS     extra kernel command line
 #   -t SECS     time limit              (default: 900)
 #   -o DIR      where the logs go       (default: build/logs/last)
@@ -34,11 +38,12 @@ MEM=${SP_VM_MEM:-4096}
 CPUS=${SP_VM_CPUS:-2}
 NODES=${SP_VM_NODES:-2}
 EXTRA=
+EMPTY_NODE=0
 TIMEOUT=900
 OUT=$ROOT/build/logs/last
 VERBOSE=0
 
-while getopts "k:i:j:m:c:n:a:t:o:vh" opt; do
+while getopts "k:i:j:m:c:n:a:t:o:evh" opt; do
 	case $opt in
 	k) KERNEL=$OPTARG ;;
 	i) INITRD=$OPTARG ;;
@@ -47,10 +52,11 @@ while getopts "k:i:j:m:c:n:a:t:o:vh" opt; do
 	c) CPUS=$OPTARG ;;
 	n) NODES=$OPTARG ;;
 	a) EXTRA=$OPTARG ;;
+	e) EMPTY_NODE=1 ;;
 	t) TIMEOUT=$OPTARG ;;
 	o) OUT=$OPTARG ;;
 	v) VERBOSE=1 ;;
-	h) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	h) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -84,6 +90,12 @@ for ((i = 0; i < NODES; i++)); do
 	done
 	numa+=(-numa "node,nodeid=$i,memdev=mem$i$cpus")
 done
+memory=${MEM}M
+if [ $EMPTY_NODE = 1 ]; then
+	# QEMU gives the hot-pluggable range to the last node.
+	memory="${MEM}M,slots=1,maxmem=$((MEM + 1024))M"
+	numa+=(-numa "node,nodeid=$NODES")
+fi
 
 # secretmem.enable=1: 6.1 ships memfd_secret() disabled.
 # panic=-1 + -no-reboot: a panic ends QEMU at once instead of hanging.
@@ -96,13 +108,13 @@ echo "$CMDLINE" > "$OUT/cmdline"
 # bind mounts of the guest's /proc and /sys land on top of each other.
 qemu=(qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none
 	-machine "${SP_MACHINE:-q35}" -accel tcg,thread=multi -cpu max
-	-m "${MEM}M" -smp "$CPUS,sockets=$sockets,cores=$cores,threads=1" "${numa[@]}"
+	-m "$memory" -smp "$CPUS,sockets=$sockets,cores=$cores,threads=1" "${numa[@]}"
 	-kernel "$KERNEL" -initrd "$INITRD" -append "$CMDLINE"
 	-serial "file:$OUT/console.log" -serial "file:$OUT/tap.log"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	${SP_QEMU_EXTRA:-})
 
-log "booting $(basename "$(readlink -f "$KERNEL")"): ${MEM} MiB, $CPUS vCPUs, $NODES nodes, jobs: $JOBS"
+log "booting $(basename "$(readlink -f "$KERNEL")"): ${MEM} MiB, $CPUS vCPUs, $NODES nodes$([ $EMPTY_NODE = 1 ] && echo " + 1 without memory"), jobs: $JOBS"
 start=$(date +%s)
 if [ $VERBOSE = 1 ]; then
 	tail -n +1 -F "$OUT/tap.log" 2>/dev/null &

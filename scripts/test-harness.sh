@@ -154,6 +154,7 @@ fatal-signal x[12]: potentially unexpected fatal signal 11.
 pool-cannot secretpool: cannot map region at pfn 0x1200 back; keeping it
 pool-cannot-create secretpool: cannot create the pool (-12); memfd_secret() works as upstream
 secretmem-failed secretmem: failed to allocate a page (-12)
+offline-node GFP_KERNEL|__GFP_NOWARN|__GFP_NORETRY|__GFP_ZERO|__GFP_THISNODE allocation from offline node 2
 REPORTS
 # The soft lockup line as the kernel prints it has "CPU#0" (checked apart,
 # as "#" in a TAP description would look like a directive).

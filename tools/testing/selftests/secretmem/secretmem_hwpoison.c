@@ -7,7 +7,8 @@
  *  - a free page of the pool with an error is never handed out again, is
  *    counted as poisoned, its region still counts as empty, and when the
  *    region goes back the page stays out of the direct map while its
- *    neighbours in the 2M block are mapped again;
+ *    neighbours in the 2M block are mapped again; unpoison-pfn, which
+ *    would give the page to the page allocator, is refused throughout;
  *  - an in-use secret page with an error gives its owner SIGBUS on the
  *    next touch, the file's other pages keep their data, after close the
  *    pool's counters balance with the page poisoned, and the page's
@@ -46,7 +47,9 @@
 #define TEST_TIMEOUT_DEFAULT 180
 
 #define CORRUPT_PFN	"/sys/kernel/debug/hwpoison/corrupt-pfn"
+#define UNPOISON_PFN	"/sys/kernel/debug/hwpoison/unpoison-pfn"
 #define KPF_HWPOISON	19
+#define KPF_OFFLINE	23
 
 /* High watermark that keeps every empty region (no background shrink). */
 #define KEEP_ALL	1000000
@@ -118,8 +121,17 @@ static int poison(uint64_t pfn)
 	return write_str(CORRUPT_PFN, buf);
 }
 
-/* Whether @pfn has PG_hwpoison (/proc/kpageflags): 1, 0, -1 unknown. */
-static int page_hwpoisoned(uint64_t pfn)
+/* unpoison-pfn: 0 if the kernel took the error back, else -errno. */
+static int unpoison(uint64_t pfn)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%#llx", (unsigned long long)pfn);
+	return write_str(UNPOISON_PFN, buf);
+}
+
+/* Whether @pfn has kpageflags bit @bit (/proc/kpageflags): 1, 0, -1 unknown. */
+static int page_flag(uint64_t pfn, int bit)
 {
 	uint64_t flags;
 	int fd = open("/proc/kpageflags", O_RDONLY);
@@ -131,7 +143,12 @@ static int page_hwpoisoned(uint64_t pfn)
 	close(fd);
 	if (n != sizeof(flags))
 		return -1;
-	return (flags >> KPF_HWPOISON) & 1;
+	return (flags >> bit) & 1;
+}
+
+static int page_hwpoisoned(uint64_t pfn)
+{
+	return page_flag(pfn, KPF_HWPOISON);
 }
 
 /* With debug_pagealloc, free pages are not in the direct map at all. */
@@ -370,6 +387,16 @@ TEST_F(hwpoison, free_page_never_served)
 	       err ? strerror(-err) : "ok");
 	ASSERT_EQ(1, page_hwpoisoned(victim));
 
+	/*
+	 * Taking the error back would free the page to the page allocator
+	 * while it is out of the direct map and on the pool's free list:
+	 * unpoison-pfn must be refused, before the pool has noticed the
+	 * error and after.
+	 */
+	err = unpoison(victim);
+	EXPECT_NE(0, err) TH_LOG("unpoison-pfn took a free pool page");
+	ASSERT_EQ(1, page_hwpoisoned(victim));
+
 	/* More pages than a region holds: every free page of the node. */
 	many = calloc(MANY_PAGES, sizeof(*many));
 	ASSERT_NE(NULL, many);
@@ -390,6 +417,7 @@ TEST_F(hwpoison, free_page_never_served)
 		       (unsigned long long)victim);
 	ASSERT_EQ(0, pool_stats(&st));
 	EXPECT_EQ(st0.poisoned + 1, st.poisoned);
+	EXPECT_NE(0, unpoison(victim)) TH_LOG("unpoison-pfn took a poisoned pool page");
 	munmap(p, MANY_PAGES * page_size);
 	close(fd);
 	free(many);
@@ -405,7 +433,14 @@ TEST_F(hwpoison, free_page_never_served)
 	ASSERT_EQ(0, write_str(SP_DEBUGFS "shrink", "1"));
 	ASSERT_EQ(0, pool_stats(&st));
 	EXPECT_EQ(0, st.regions);
+	EXPECT_EQ(st0.retired + 1, st.retired);
 	EXPECT_EQ(-1, region_poisoned(victim));
+	/*
+	 * Retired with its region: out of the direct map, kept for good, and
+	 * logically offline, so that hibernation and dump tools skip it.
+	 */
+	EXPECT_NE(0, unpoison(victim)) TH_LOG("unpoison-pfn took a retired page");
+	EXPECT_EQ(1, page_flag(victim, KPF_OFFLINE));
 	ASSERT_EQ(0, dm_snapshot_read(&dm));
 	EXPECT_EQ(0, dm_present(&dm, victim))
 		TH_LOG("the poisoned page was mapped back");

@@ -240,7 +240,7 @@ static inline long long pool_get(const char *param)
 struct pool_stats {
 	long long regions, free, cached, pending, in_use, poisoned, empty;
 	long long unmap_2m, grown, released, grow_failed, remote, fallback;
-	long long recycled;
+	long long recycled, retired;
 };
 
 static inline long long *pool_stats_field(struct pool_stats *st,
@@ -252,7 +252,7 @@ static inline long long *pool_stats_field(struct pool_stats *st,
 		SP_FIELD(pending), SP_FIELD(in_use), SP_FIELD(poisoned),
 		SP_FIELD(empty), SP_FIELD(unmap_2m), SP_FIELD(grown),
 		SP_FIELD(released), SP_FIELD(grow_failed), SP_FIELD(remote),
-		SP_FIELD(fallback), SP_FIELD(recycled),
+		SP_FIELD(fallback), SP_FIELD(recycled), SP_FIELD(retired),
 #undef SP_FIELD
 		{ NULL, 0 }
 	};
