@@ -112,10 +112,12 @@
  *          (a memory error costs the split of that 2M mapping), and they
  *          are retired: the pool keeps its references to them for good
  *          and counts them, so that neither the page allocator nor an
- *          unpoison can hand out a page that is not in the direct map,
- *          and marks them PG_offline ("do not touch"): a poisoned page
- *          may still hold a secret, which hibernation (saveable_page())
- *          and dump tools skip in such pages.
+ *          unpoison can hand out a page that is not in the direct map.
+ *          Memory offlining skips them as any PG_hwpoison page.  (Not
+ *          PG_offline, which hibernation would skip but which makes a
+ *          page with references block offlining for good.)  A retired
+ *          page may hold a secret nobody could erase, so hibernation
+ *          stays refused after one (sp_pool_busy()).
  *
  * A page the caller never exposed (say it lost a race to put it in the
  * page cache) goes back directly with sp_pool_free().
@@ -733,11 +735,11 @@ static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
 	for (i = 0; i < SP_REGION_PAGES; i++) {
 		if (test_bit(i, r->poisoned)) {
 			/*
-			 * It may hold a secret nobody could zero: not to be
-			 * read, even by hibernation or a dump (PG_offline).
+			 * Kept as the kernel keeps pages with memory errors
+			 * (PG_hwpoison, which memory offlining skips), only
+			 * with the pool's references.  It may hold a secret
+			 * nobody could erase: see sp_pool_busy().
 			 */
-			if (!page_mapped(base + i))
-				__SetPageOffline(base + i);
 			retired++;
 			continue;
 		}
@@ -992,7 +994,9 @@ unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
 		/* Counted as pending all along (see sp_node_collect()). */
 		switch (verdict[i]) {
 		case SP_NOT_READY:
-			sp_region_set_pending(n, r, batch[i]);
+			/* Not counted twice, should its bit be set again. */
+			if (!sp_region_set_pending(n, r, batch[i]))
+				n->nr_pending--;
 			break;
 		case SP_FREED:
 			n->nr_pending--;
@@ -1110,7 +1114,7 @@ bool sp_pool_free(struct secretpool *pool, struct page *page)
 		return false;
 
 	/* The caller's reference becomes the hold again. */
-	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) < SP_REFS_IDLE, page);
+	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) != SP_REFS_IDLE, page);
 	VM_WARN_ON_ONCE_PAGE(page_mapped(page) || PageLRU(page), page);
 
 	n = r->node;
@@ -1426,8 +1430,12 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid,
 		return NULL;
 	}
 
-	/* The hold is the caller's reference from now on. */
-	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) < SP_REFS_IDLE, page);
+	/*
+	 * The hold is the caller's reference from now on.  Nothing takes a
+	 * speculative reference to a page off every LRU and out of the
+	 * buddy allocator: anything more is a leaked one.
+	 */
+	VM_WARN_ON_ONCE_PAGE(page_ref_count(page) != SP_REFS_IDLE, page);
 	atomic_long_inc(&pool->nodes[page_to_nid(page)]->in_use);
 	return page;
 }
@@ -1441,8 +1449,9 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid,
  * sp_pool_busy() - whether a pool holds pages it cannot give back now
  * @pool: the pool
  *
- * Return: true if a page is in use or pending, or a region could not be
- * mapped back; free pages do not count (sp_pool_freeze() gives them back).
+ * Return: true if a page is in use or pending, a region could not be
+ * mapped back, or a poisoned page was retired; free pages do not count
+ * (sp_pool_freeze() gives them back).
  */
 bool sp_pool_busy(struct secretpool *pool)
 {
@@ -1451,8 +1460,16 @@ bool sp_pool_busy(struct secretpool *pool)
 	for_each_node(nid) {
 		struct sp_nodepool *n = pool->nodes[nid];
 
+		/*
+		 * A retired page may hold a secret that could not be erased,
+		 * and the snapshot copies every page it finds, mapped or not
+		 * (saveable_page() skips neither PG_hwpoison nor pages out of
+		 * the direct map): after a memory error in the pool,
+		 * hibernation is refused until the next boot.
+		 */
 		if (atomic_long_read(&n->in_use) > 0 ||
-		    READ_ONCE(n->nr_pending) || READ_ONCE(n->nr_stuck))
+		    READ_ONCE(n->nr_pending) || READ_ONCE(n->nr_stuck) ||
+		    atomic_long_read(&n->retired))
 			return true;
 	}
 	return false;
@@ -1489,11 +1506,18 @@ int sp_pool_freeze(struct secretpool *pool)
 
 	for_each_node(nid) {
 		struct sp_nodepool *n = pool->nodes[nid];
+		bool busy;
 
-		/* @nr_releasing: the shrinker is mapping regions back. */
-		if (READ_ONCE(n->nr_regions) || READ_ONCE(n->nr_stuck) ||
-		    READ_ONCE(n->nr_releasing) || READ_ONCE(n->nr_pending) ||
-		    atomic_long_read(&n->in_use)) {
+		/*
+		 * Under the lock: the shrinker moves a region from
+		 * @nr_releasing to @nr_stuck in two steps.
+		 */
+		spin_lock(&n->lock);
+		busy = n->nr_regions || n->nr_stuck || n->nr_releasing ||
+		       n->nr_pending || atomic_long_read(&n->in_use) ||
+		       atomic_long_read(&n->retired);
+		spin_unlock(&n->lock);
+		if (busy) {
 			sp_pool_thaw(pool);
 			return -EBUSY;
 		}

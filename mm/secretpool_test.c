@@ -658,8 +658,7 @@ static void sp_test_poisoned_free_page(struct kunit *test)
 	 * broken: undo the poison and hand it to the page allocator.
 	 */
 	KUNIT_EXPECT_EQ(test, page_ref_count(bad), 2);
-	KUNIT_EXPECT_TRUE(test, PageOffline(bad));
-	__ClearPageOffline(bad);
+	KUNIT_EXPECT_TRUE(test, sp_pool_busy(t->pool));
 	ClearPageHWPoison(bad);
 	set_direct_map_default_noflush(bad);
 	page_ref_dec(bad);
@@ -701,10 +700,9 @@ static void sp_test_poisoned_pending_page(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, kernel_page_present(page));
 	/* Retired: the pool's two references and "memory_failure()'s". */
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 3);
-	KUNIT_EXPECT_TRUE(test, PageOffline(page));
+	KUNIT_EXPECT_TRUE(test, sp_pool_busy(t->pool));
 
 	/* It was not really broken: undo the poison and free it. */
-	__ClearPageOffline(page);
 	ClearPageHWPoison(page);
 	set_direct_map_default_noflush(page);
 	page_ref_sub(page, 2);

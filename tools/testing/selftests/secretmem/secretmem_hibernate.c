@@ -24,20 +24,6 @@
 
 #define SNAPSHOT	"/dev/snapshot"
 
-/* Whether /sys/power/state lists "disk"; -1 if it cannot be read. */
-static int disk_offered(void)
-{
-	char buf[256], *tok, *save;
-
-	if (read_str("/sys/power/state", buf, sizeof(buf)))
-		return -1;
-	for (tok = strtok_r(buf, "\n ", &save); tok;
-	     tok = strtok_r(NULL, "\n ", &save))
-		if (!strcmp(tok, "disk"))
-			return 1;
-	return 0;
-}
-
 static long long pool_frozen(void)
 {
 	return read_keyed(SP_DEBUGFS "stats", "frozen");

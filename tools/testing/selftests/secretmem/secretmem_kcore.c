@@ -45,6 +45,7 @@
 #define TEST_TIMEOUT_DEFAULT 180
 
 #define KPTR_RESTRICT	"/proc/sys/kernel/kptr_restrict"
+#define COMPACT_UNEVICTABLE	"/proc/sys/vm/compact_unevictable_allowed"
 
 /* x86-64 layout: the kernel image and the modules area after it. */
 #define KTEXT_BASE	0xffffffff80000000ULL
@@ -384,6 +385,7 @@ FIXTURE(kcore) {
 	long page;
 	long long saved_enabled;
 	long long saved_kptr;
+	long long saved_compact;
 	struct kcore k;
 	struct vareas v;
 };
@@ -395,6 +397,7 @@ FIXTURE_SETUP(kcore)
 	self->page = sysconf(_SC_PAGESIZE);
 	self->saved_enabled = -1;
 	self->saved_kptr = -1;
+	self->saved_compact = -1;
 	self->k.fd = -1;
 	REQUIRE_POOL(return);
 	self->saved_enabled = pool_get("enabled");
@@ -412,6 +415,15 @@ FIXTURE_SETUP(kcore)
 	self->saved_kptr = read_num(KPTR_RESTRICT);
 	ASSERT_LE(0, self->saved_kptr);
 	ASSERT_EQ(0, write_str(KPTR_RESTRICT, "1"));
+	/*
+	 * The control page of marker_never_in_kcore is mlocked; compaction
+	 * (the pool's own order-9 allocations start it) may still move such
+	 * pages, and one moved during the scan from a part not read yet to
+	 * a part already read is missed.  Not while this suite runs.
+	 */
+	self->saved_compact = read_num(COMPACT_UNEVICTABLE);
+	if (self->saved_compact >= 0)
+		write_str(COMPACT_UNEVICTABLE, "0");
 	/* Writing "enabled" wakes every node's pool: only when it changes. */
 	if (self->saved_enabled >= 0 && self->saved_enabled != 1) {
 		err = pool_set("enabled", 1);
@@ -427,6 +439,8 @@ FIXTURE_TEARDOWN(kcore)
 	free(self->v.a);
 	if (self->saved_kptr >= 0)
 		kptr_restore(self->saved_kptr);
+	if (self->saved_compact >= 0)
+		write_str(COMPACT_UNEVICTABLE, self->saved_compact ? "1" : "0");
 	if (self->saved_enabled >= 0)
 		pool_set("enabled", self->saved_enabled);
 }
@@ -741,6 +755,7 @@ TEST_F(kcore, marker_never_in_kcore)
 	struct pool_stats st0, st1;
 	int fd[2], pagemap, i, j, ram = 0;
 	unsigned char *ctl;
+	uint64_t ctl_pfn;
 	struct scan s = {};
 	char *p[2];
 	double t0;
@@ -800,7 +815,14 @@ TEST_F(kcore, marker_never_in_kcore)
 	TH_LOG("scanned %llu MiB of kcore in %.1f s", s.bytes >> 20,
 	       now() - t0);
 	EXPECT_EQ(0, s.hits[0]) TH_LOG("the secret marker is readable in kcore");
-	EXPECT_LE(1, s.hits[1]) TH_LOG("the scan missed the control marker");
+	pagemap = open("/proc/self/pagemap", O_RDONLY);
+	ASSERT_LE(0, pagemap);
+	ctl_pfn = pagemap_pfn(pagemap, ctl, self->page);
+	close(pagemap);
+	EXPECT_LE(1, s.hits[1])
+		TH_LOG("the scan missed the control marker (pfn %#llx, %#llx after)",
+		       (unsigned long long)pfns[2 * SECRET_PAGES],
+		       (unsigned long long)ctl_pfn);
 	EXPECT_EQ(0, s.read_errors);
 	EXPECT_EQ(0, s.outside) TH_LOG("vmalloc areas outside kcore");
 	EXPECT_TRUE(text_nonzero);

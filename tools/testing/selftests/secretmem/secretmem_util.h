@@ -206,6 +206,20 @@ static inline int read_str(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+/* Whether /sys/power/state lists "disk"; -1 if it cannot be read. */
+static inline int disk_offered(void)
+{
+	char buf[256], *tok, *save;
+
+	if (read_str("/sys/power/state", buf, sizeof(buf)))
+		return -1;
+	for (tok = strtok_r(buf, "\n ", &save); tok;
+	     tok = strtok_r(NULL, "\n ", &save))
+		if (!strcmp(tok, "disk"))
+			return 1;
+	return 0;
+}
+
 static inline long long read_num(const char *path)
 {
 	char buf[64];
