@@ -20,28 +20,7 @@
 
 #include "../kselftest_harness.h"
 #include "secretmem_util.h"
-
-static sigjmp_buf sigbus_jmp;
-
-static void on_sigbus(int sig)
-{
-	siglongjmp(sigbus_jmp, 1);
-}
-
-/* Touch *p for writing; returns true if that raised SIGBUS. */
-static bool write_faults(char *p, char val)
-{
-	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-	bool faulted = false;
-
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(sigbus_jmp, 1))
-		faulted = true;
-	else
-		poke(p, val);
-	sigaction(SIGBUS, &old, NULL);
-	return faulted;
-}
+#include "secretmem_child.h"
 
 FIXTURE(secretmem) {
 	long page;

@@ -34,6 +34,7 @@
 
 #include "../kselftest_harness.h"
 #include "secretmem_util.h"
+#include "secretmem_child.h"
 
 /*
  * These tests do a lot of work for a guest under emulation with debug
@@ -158,36 +159,13 @@ static uint32_t rnd(uint32_t *state)
 	return *state;
 }
 
-static sigjmp_buf bus_jmp;
-
 /*
- * The SIGBUS handler runs here, on memory touched before the child's
- * allocations may fail: a signal frame pushed onto a stack page not yet
- * faulted in needs a new page, and when that allocation fails the kernel
- * kills the task with SIGSEGV (seen once in a few dozen runs).
+ * The SIGBUS handler of write_faults() runs here, on memory touched before
+ * the child's allocations may fail: a signal frame pushed onto a stack
+ * page not yet faulted in needs a new page, and when that allocation fails
+ * the kernel kills the task with SIGSEGV (seen once in a few dozen runs).
  */
 static char alt_stack[64 * 1024];
-
-static void on_sigbus(int sig)
-{
-	siglongjmp(bus_jmp, 1);
-}
-
-/* Touch *p for writing; returns true if that raised SIGBUS. */
-static bool write_faults(char *p, char val)
-{
-	struct sigaction sa = { .sa_handler = on_sigbus, .sa_flags = SA_ONSTACK };
-	struct sigaction old;
-	bool faulted = false;
-
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(bus_jmp, 1))
-		faulted = true;
-	else
-		poke(p, val);
-	sigaction(SIGBUS, &old, NULL);
-	return faulted;
-}
 
 /* What the churning child did, in memory shared with the test. */
 struct churn {
@@ -290,24 +268,6 @@ static void churn_child(struct churn *c, long max_pages,
 		it++;
 	}
 	_exit(0);
-}
-
-/*
- * pool_settle() until the pool holds no region (a few tries): a background
- * grow asked for before a watermark was lowered may still land once.
- */
-static int settle_empty(struct pool_stats *st)
-{
-	int i;
-
-	for (i = 0; i < 5; i++) {
-		if (pool_settle(st))
-			return -1;
-		if (!st->regions)
-			break;
-		usleep(100000);
-	}
-	return 0;
 }
 
 FIXTURE(faultinject) {

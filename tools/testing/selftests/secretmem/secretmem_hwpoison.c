@@ -40,6 +40,7 @@
 
 #include "../kselftest_harness.h"
 #include "secretmem_util.h"
+#include "secretmem_child.h"
 
 /*
  * These tests do a lot of work for a guest under emulation with debug
@@ -224,24 +225,6 @@ static int wait_recycled(struct pool_stats *st)
 		usleep(10000);
 	}
 	return -1;
-}
-
-/*
- * pool_settle() until the pool holds no region (a few tries): a background
- * grow asked for before a watermark was lowered may still land once.
- */
-static int settle_empty(struct pool_stats *st)
-{
-	int i;
-
-	for (i = 0; i < 5; i++) {
-		if (pool_settle(st))
-			return -1;
-		if (!st->regions)
-			break;
-		usleep(100000);
-	}
-	return 0;
 }
 
 static int set_policy(int mode, int node)
@@ -466,134 +449,12 @@ TEST_F(hwpoison, free_page_never_served)
 	EXPECT_POOL_EMPTY();
 }
 
-/*
- * The test and its child meet in a shared page: the child says which step
- * it reached, the test lets it go on.  Neither allocates anything for it.
- */
+/* What the test and its child share (secretmem_child.h). */
 struct handshake {
-	int step, go, err;
+	struct hs_sync s;
 	int sigbus, mce_ar, bad;
 	uint64_t pfns[NR_PAGES];
 };
-
-static int hs_get(int *v)
-{
-	return __atomic_load_n(v, __ATOMIC_SEQ_CST);
-}
-
-static void hs_set(int *v, int val)
-{
-	__atomic_store_n(v, val, __ATOMIC_SEQ_CST);
-}
-
-/* Child: wait until the test lets it past @step (at most ~2 min). */
-static void child_wait(struct handshake *hs, int step)
-{
-	int i;
-
-	for (i = 0; i < 120000 && hs_get(&hs->go) < step; i++)
-		usleep(1000);
-	if (hs_get(&hs->go) < step)
-		_exit(99);
-}
-
-/* Child: report @step and wait for the go-ahead. */
-static void child_step(struct handshake *hs, int step)
-{
-	hs_set(&hs->step, step);
-	child_wait(hs, step);
-}
-
-static void child_fail(struct handshake *hs, int err)
-{
-	hs_set(&hs->err, err);
-	_exit(1);
-}
-
-/*
- * Test: wait until the child reached @step (at most ~1 min); false if it
- * died first, in which case its status is left for waitpid().
- */
-static bool wait_step(struct handshake *hs, int step, pid_t child)
-{
-	siginfo_t info;
-	int i;
-
-	for (i = 0; i < 60000; i++) {
-		if (hs_get(&hs->step) >= step)
-			return true;
-		memset(&info, 0, sizeof(info));
-		if (!waitid(P_PID, child, &info, WEXITED | WNOHANG | WNOWAIT) &&
-		    info.si_pid == child)
-			return false;
-		usleep(1000);
-	}
-	return false;
-}
-
-/*
- * What the child needs after it entered its cgroup is faulted in before:
- * stack, a page table for the secret, scratch pages for the drains.
- */
-static void touch_stack(void)
-{
-	char buf[64 * 1024];
-
-	memset(buf, 0, sizeof(buf));
-	__asm__ __volatile__("" : : "r"(buf) : "memory");
-}
-
-/*
- * Map @pages (< 512) of secret @fd next to an anonymous page that has
- * already been touched in the same 2M range, so that the page table the
- * secret needs exists before its first fault and outlives its munmap():
- * no page-table page is charged or uncharged along with the secret.
- */
-static char *map_in_one_table(int fd, long pages)
-{
-	const size_t span = 2UL << 20;
-	char *res, *base;
-
-	res = mmap(NULL, 2 * span, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (res == MAP_FAILED)
-		return MAP_FAILED;
-	madvise(res, 2 * span, MADV_NOHUGEPAGE);
-	base = (char *)(((uintptr_t)res + span - 1) & ~(span - 1));
-	poke(base, 1);
-	return mmap(base + page_size, pages * page_size,
-		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
-}
-
-/*
- * The memory cgroup keeps a per-CPU cache of pages charged ahead (its
- * "stock", up to 64 pages), and one of bytes for kernel objects;
- * memory.current counts both.  A charge from another cgroup on the same
- * CPU gives them back.  The child, pinned to one CPU and moved to CG_DRAIN
- * by the test, does that with a file (the object cache) and then a page
- * fault (the page cache): its previous cgroup's memory.current is then
- * what that cgroup really uses.
- */
-static void drain_charge_cache(char *scratch, int *used)
-{
-	int fd = open("/", O_RDONLY);
-
-	if (fd >= 0)
-		close(fd);
-	poke(scratch + (*used)++ * page_size, 1);
-}
-
-static int pin_to_this_cpu(void)
-{
-	cpu_set_t set;
-	int cpu = sched_getcpu();
-
-	if (cpu < 0)
-		return -1;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
 
 /*
  * The child of in_use_page_sigbus_and_uncharged.  The test moves it from
@@ -615,32 +476,32 @@ static void poisoned_child(struct handshake *hs)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* SIGBUS when a poisoned page is touched, not when it is poisoned. */
 	if (prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE, 0, 0))
-		child_fail(hs, 1);
+		child_fail(&hs->s, 1);
 	if (pin_to_this_cpu())
-		child_fail(hs, 2);
+		child_fail(&hs->s, 2);
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	scratch = mmap(NULL, 16 * page_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pagemap < 0 || scratch == MAP_FAILED)
-		child_fail(hs, 3);
+		child_fail(&hs->s, 3);
 	/* Written now, so that no copy-on-write fault charges them later. */
 	touch_stack();
 	__atomic_store_n(&bus_code, 0, __ATOMIC_SEQ_CST);
 	read_faults(scratch + 15 * page_size);
 	hs->bad = 0;		/* and the shared page's page table */
 	errno = 0;
-	child_step(hs, 1);
+	child_step(&hs->s, 1);
 
 	fd = sys_memfd_secret(0);
 	if (fd < 0 || ftruncate(fd, NR_PAGES * page_size))
-		child_fail(hs, 4);
+		child_fail(&hs->s, 4);
 	mem = map_in_one_table(fd, NR_PAGES);
 	if (mem == MAP_FAILED)
-		child_fail(hs, 5);
-	child_step(hs, 2);
+		child_fail(&hs->s, 5);
+	child_step(&hs->s, 2);
 
 	drain_charge_cache(scratch, &used);
-	child_step(hs, 3);
+	child_step(&hs->s, 3);
 
 	for (i = 0; i < NR_PAGES; i++) {
 		poke(mem + i * page_size, (char)(i + 1));
@@ -648,7 +509,7 @@ static void poisoned_child(struct handshake *hs)
 		hs->pfns[i] = pagemap_pfn(pagemap, mem + i * page_size,
 					  page_size);
 	}
-	child_step(hs, 4);
+	child_step(&hs->s, 4);
 
 	for (k = 0; k < NR_POISON; k++) {
 		code = read_faults(mem + poisoned_idx[k] * page_size);
@@ -666,7 +527,7 @@ static void poisoned_child(struct handshake *hs)
 	munmap(mem, NR_PAGES * page_size);
 	close(fd);
 	drain_charge_cache(scratch, &used);
-	child_step(hs, 5);
+	child_step(&hs->s, 5);
 	_exit(0);
 }
 
@@ -706,31 +567,31 @@ TEST_F(hwpoison, in_use_page_sigbus_and_uncharged)
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, hs);
 	memset(hs, 0, sizeof(*hs));
-	hs->step = -1;
+	hs->s.step = -1;
 
 	self->child = fork();
 	ASSERT_LE(0, self->child);
 	if (!self->child)
 		poisoned_child(hs);
 
-	ASSERT_TRUE(wait_step(hs, 1, self->child))
-		TH_LOG("child failed (%d)", hs_get(&hs->err));
+	ASSERT_TRUE(wait_step(&hs->s, 1, self->child))
+		TH_LOG("child failed (%d)", hs_get(&hs->s.err));
 	ASSERT_EQ(0, move_to(self->child, CG_HOME));
-	hs_set(&hs->go, 1);
-	ASSERT_TRUE(wait_step(hs, 2, self->child))
-		TH_LOG("child failed (%d)", hs_get(&hs->err));
+	hs_set(&hs->s.go, 1);
+	ASSERT_TRUE(wait_step(&hs->s, 2, self->child))
+		TH_LOG("child failed (%d)", hs_get(&hs->s.err));
 	ASSERT_EQ(0, move_to(self->child, CG_DRAIN));
-	hs_set(&hs->go, 2);
-	ASSERT_TRUE(wait_step(hs, 3, self->child))
-		TH_LOG("child failed (%d)", hs_get(&hs->err));
+	hs_set(&hs->s.go, 2);
+	ASSERT_TRUE(wait_step(&hs->s, 3, self->child))
+		TH_LOG("child failed (%d)", hs_get(&hs->s.err));
 	ASSERT_EQ(0, move_to(self->child, CG_HOME));
 	ASSERT_EQ(0, pool_stats(&st0));
 	before = cg_read(CG_HOME, "memory.current");
 	ASSERT_LE(0, before);
-	hs_set(&hs->go, 3);
+	hs_set(&hs->s.go, 3);
 
-	ASSERT_TRUE(wait_step(hs, 4, self->child))
-		TH_LOG("child failed (%d)", hs_get(&hs->err));
+	ASSERT_TRUE(wait_step(&hs->s, 4, self->child))
+		TH_LOG("child failed (%d)", hs_get(&hs->s.err));
 	faulted = cg_read(CG_HOME, "memory.current");
 	ASSERT_EQ(0, pool_stats(&st));
 	ASSERT_EQ(st0.in_use + NR_PAGES, st.in_use)
@@ -745,10 +606,10 @@ TEST_F(hwpoison, in_use_page_sigbus_and_uncharged)
 	}
 	/* Nothing is charged to CG_HOME from now on. */
 	ASSERT_EQ(0, move_to(self->child, CG_DRAIN));
-	hs_set(&hs->go, 4);
+	hs_set(&hs->s.go, 4);
 
-	ASSERT_TRUE(wait_step(hs, 5, self->child))
-		TH_LOG("child failed (%d)", hs_get(&hs->err));
+	ASSERT_TRUE(wait_step(&hs->s, 5, self->child))
+		TH_LOG("child failed (%d)", hs_get(&hs->s.err));
 	EXPECT_EQ(NR_POISON, hs->sigbus);
 	EXPECT_EQ(NR_POISON, hs->mce_ar)
 		TH_LOG("SIGBUS without BUS_MCEERR_AR");
@@ -764,7 +625,7 @@ TEST_F(hwpoison, in_use_page_sigbus_and_uncharged)
 	EXPECT_EQ(st0.poisoned + NR_POISON, st.poisoned);
 	EXPECT_EQ(1, pool_audit_ok(why, sizeof(why))) TH_LOG("audit:\n%s", why);
 
-	hs_set(&hs->go, 5);
+	hs_set(&hs->s.go, 5);
 	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
 	self->child = -1;
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))

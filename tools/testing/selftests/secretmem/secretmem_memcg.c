@@ -26,6 +26,7 @@
 
 #include "../kselftest_harness.h"
 #include "secretmem_util.h"
+#include "secretmem_child.h"
 
 /*
  * These tests do a lot of work for a guest under emulation with debug
@@ -57,147 +58,11 @@ static void __attribute__((constructor)) init_page_size(void)
 	page_size = sysconf(_SC_PAGESIZE);
 }
 
-static sigjmp_buf bus_jmp;
-
-static void on_sigbus(int sig)
-{
-	siglongjmp(bus_jmp, 1);
-}
-
-/* Touch *p for writing; returns true if that raised SIGBUS. */
-static bool write_faults(char *p, char val)
-{
-	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-	bool faulted = false;
-
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(bus_jmp, 1))
-		faulted = true;
-	else
-		poke(p, val);
-	sigaction(SIGBUS, &old, NULL);
-	return faulted;
-}
-
-/*
- * The test and its child meet in a shared page: the child says which step
- * it reached, the test lets it go on.  Neither allocates anything for it.
- */
+/* What the test and its child share (secretmem_child.h). */
 struct handshake {
-	int step, go, err;
+	struct hs_sync s;
 	int faulted, sigbus;
 };
-
-static int hs_get(int *v)
-{
-	return __atomic_load_n(v, __ATOMIC_SEQ_CST);
-}
-
-static void hs_set(int *v, int val)
-{
-	__atomic_store_n(v, val, __ATOMIC_SEQ_CST);
-}
-
-/* Child: report @step, then wait until the test lets it go on. */
-static void child_step(struct handshake *hs, int step)
-{
-	int i;
-
-	hs_set(&hs->step, step);
-	for (i = 0; i < 120000 && hs_get(&hs->go) < step; i++)
-		usleep(1000);
-	if (hs_get(&hs->go) < step)
-		_exit(99);
-}
-
-static void child_fail(struct handshake *hs, int err)
-{
-	hs_set(&hs->err, err);
-	_exit(1);
-}
-
-/*
- * Test: wait until the child reached @step (at most ~1 min); false if it
- * died first, in which case its status is left for waitpid().
- */
-static bool wait_step(struct handshake *hs, int step, pid_t child)
-{
-	siginfo_t info;
-	int i;
-
-	for (i = 0; i < 60000; i++) {
-		if (hs_get(&hs->step) >= step)
-			return true;
-		memset(&info, 0, sizeof(info));
-		if (!waitid(P_PID, child, &info, WEXITED | WNOHANG | WNOWAIT) &&
-		    info.si_pid == child)
-			return false;
-		usleep(1000);
-	}
-	return false;
-}
-
-/* Fault in the stack the child will use, so no later fault charges it. */
-static void touch_stack(void)
-{
-	char buf[64 * 1024];
-
-	memset(buf, 0, sizeof(buf));
-	__asm__ __volatile__("" : : "r"(buf) : "memory");
-}
-
-/*
- * Map @pages (< 512) of secret @fd next to an anonymous page that has
- * already been touched in the same 2M range, so that the page table the
- * secret needs exists before its first fault and outlives its munmap():
- * no page-table page is charged or uncharged along with the secret, and
- * none is needed at the cgroup's limit.
- */
-static char *map_in_one_table(int fd, long pages)
-{
-	const size_t span = 2UL << 20;
-	char *res, *base;
-
-	res = mmap(NULL, 2 * span, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (res == MAP_FAILED)
-		return MAP_FAILED;
-	madvise(res, 2 * span, MADV_NOHUGEPAGE);
-	base = (char *)(((uintptr_t)res + span - 1) & ~(span - 1));
-	poke(base, 1);
-	return mmap(base + page_size, pages * page_size,
-		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
-}
-
-/*
- * The memory cgroup keeps a per-CPU cache of pages charged ahead (its
- * "stock", up to 64 pages), and one of bytes for kernel objects;
- * memory.current counts both.  A charge from another cgroup on the same
- * CPU gives them back.  The child, pinned to one CPU and moved to CG_DRAIN
- * by the test, does that with a file (the object cache) and then a page
- * fault (the page cache): its previous cgroup's memory.current is then
- * what that cgroup really uses.
- */
-static void drain_charge_cache(char *scratch, int *used)
-{
-	int fd = open("/", O_RDONLY);
-
-	if (fd >= 0)
-		close(fd);
-	poke(scratch + (*used)++ * page_size, 1);
-}
-
-static int pin_to_this_cpu(void)
-{
-	cpu_set_t set;
-	int cpu = sched_getcpu();
-
-	if (cpu < 0)
-		return -1;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
 
 /*
  * The child of the cgroup tests.  The test moves it from cgroup to cgroup
@@ -218,28 +83,28 @@ static void charge_child(struct handshake *hs, bool stop_at_sigbus)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (pin_to_this_cpu())
-		child_fail(hs, 1);
+		child_fail(&hs->s, 1);
 	scratch = mmap(NULL, 16 * page_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (scratch == MAP_FAILED)
-		child_fail(hs, 2);
+		child_fail(&hs->s, 2);
 	/* Written now, so that no copy-on-write fault charges them later. */
 	touch_stack();
 	write_faults(scratch + 15 * page_size, 0);
 	hs->sigbus = 0;		/* and the shared page's page table */
 	errno = 0;
-	child_step(hs, 1);
+	child_step(&hs->s, 1);
 
 	fd = sys_memfd_secret(0);
 	if (fd < 0 || ftruncate(fd, NR_PAGES * page_size))
-		child_fail(hs, 3);
+		child_fail(&hs->s, 3);
 	mem = map_in_one_table(fd, NR_PAGES);
 	if (mem == MAP_FAILED)
-		child_fail(hs, 4);
-	child_step(hs, 2);
+		child_fail(&hs->s, 4);
+	child_step(&hs->s, 2);
 
 	drain_charge_cache(scratch, &used);
-	child_step(hs, 3);
+	child_step(&hs->s, 3);
 
 	for (i = 0; i < NR_PAGES; i++) {
 		if (!write_faults(mem + i * page_size, 1))
@@ -249,12 +114,12 @@ static void charge_child(struct handshake *hs, bool stop_at_sigbus)
 			break;
 	}
 	hs->faulted = i;
-	child_step(hs, 4);
+	child_step(&hs->s, 4);
 
 	munmap(mem, NR_PAGES * page_size);
 	close(fd);
 	drain_charge_cache(scratch, &used);
-	child_step(hs, 5);
+	child_step(&hs->s, 5);
 	_exit(0);
 }
 
@@ -314,24 +179,6 @@ FIXTURE_TEARDOWN(memcg)
 	}
 }
 
-/*
- * pool_settle() until the pool holds no region (a few tries): a background
- * grow asked for before a watermark was lowered may still land once.
- */
-static int settle_empty(struct pool_stats *st)
-{
-	int i;
-
-	for (i = 0; i < 5; i++) {
-		if (pool_settle(st))
-			return -1;
-		if (!st->regions)
-			break;
-		usleep(100000);
-	}
-	return 0;
-}
-
 static int move_to(pid_t pid, const char *cg)
 {
 	char buf[32];
@@ -373,13 +220,13 @@ static void child_at(struct __test_metadata *_metadata,
 {
 	int status = 0;
 
-	if (wait_step(run->hs, step, run->pid))
+	if (wait_step(&run->hs->s, step, run->pid))
 		return;
 	if (waitpid(run->pid, &status, WNOHANG) == run->pid)
 		run->pid = -1;
-	ASSERT_LE(step, hs_get(&run->hs->step))
+	ASSERT_LE(step, hs_get(&run->hs->s.step))
 		TH_LOG("child did not reach step %d: error %d, status %#x",
-		       step, hs_get(&run->hs->err), status);
+		       step, hs_get(&run->hs->s.err), status);
 }
 
 /* Move the child to @cg and let it go past @step. */
@@ -387,7 +234,7 @@ static void child_go(struct __test_metadata *_metadata,
 		     struct cg_child *run, const char *cg, int step)
 {
 	ASSERT_EQ(0, move_to(run->pid, cg));
-	hs_set(&run->hs->go, step);
+	hs_set(&run->hs->s.go, step);
 }
 
 /*
@@ -412,13 +259,13 @@ static void child_done(struct __test_metadata *_metadata,
 {
 	int status;
 
-	hs_set(&run->hs->go, 5);
+	hs_set(&run->hs->s.go, 5);
 	ASSERT_EQ(run->pid, waitpid(run->pid, &status, 0));
 	run->pid = -1;
 	EXPECT_TRUE(WIFEXITED(status))
 		TH_LOG("child killed by signal %d", WTERMSIG(status));
 	EXPECT_EQ(0, WEXITSTATUS(status))
-		TH_LOG("child error %d", hs_get(&run->hs->err));
+		TH_LOG("child error %d", hs_get(&run->hs->s.err));
 }
 
 /*
@@ -440,7 +287,7 @@ TEST_F(memcg, charge_follows_pages)
 	before = cg_read(CG_HOME, "memory.current");
 	ASSERT_LE(0, before);
 	ASSERT_EQ(0, pool_stats(&st0));
-	hs_set(&self->run.hs->go, 3);
+	hs_set(&self->run.hs->s.go, 3);
 
 	child_at(_metadata, &self->run, 4);
 	faulted = cg_read(CG_HOME, "memory.current");
@@ -485,7 +332,7 @@ TEST_F(memcg, limit_gives_sigbus_not_oom)
 	snprintf(max, sizeof(max), "%lld",
 		 current + HEADROOM_PAGES * page_size);
 	ASSERT_EQ(0, cg_write(CG_HOME, "memory.max", max));
-	hs_set(&self->run.hs->go, 3);
+	hs_set(&self->run.hs->s.go, 3);
 
 	child_at(_metadata, &self->run, 4);
 	events_max = cg_read_key(CG_HOME, "memory.events", "max");
