@@ -641,18 +641,28 @@ static void *scan_halves(void *data)
  * is most of it: each segment is split in two, the halves scanned by two
  * threads (the guest has two CPUs).  The second half starts MARKER_LEN - 1
  * bytes early, so a marker across the split is found by it alone.
+ *
+ * Each thread reads through a file of its own: read_kcore() copies through
+ * one bounce buffer per open file, without a lock, so two threads reading
+ * one file may each get what the other read.
  */
 static int scan_all(struct scan *s, const struct vareas *v, bool *text_nonzero,
 		    bool *vmalloc_nonzero)
 {
-	struct half_scan h = { .s = { .k = s->k } };
+	struct kcore k2 = *s->k;
+	struct half_scan h = { .s = { .k = &k2 } };
 	pthread_t th;
 	int i, m;
 
+	k2.fd = open("/proc/kcore", O_RDONLY);
+	if (k2.fd < 0)
+		return -1;
 	memcpy(h.s.comp, s->comp, sizeof(h.s.comp));
 	h.s.buf = malloc(CHUNK + MARKER_LEN - 1);
-	if (!h.s.buf)
+	if (!h.s.buf) {
+		close(k2.fd);
 		return -1;
+	}
 	for (i = 0; i < s->k->nseg; i++) {
 		const struct kseg *seg = &s->k->seg[i];
 		uint64_t first = seg->size / 2 & ~(uint64_t)4095;
@@ -661,6 +671,7 @@ static int scan_all(struct scan *s, const struct vareas *v, bool *text_nonzero,
 			continue;
 		if (h.n == 64) {
 			free(h.s.buf);
+			close(k2.fd);
 			return -1;
 		}
 		if (first < MARKER_LEN)
@@ -671,6 +682,7 @@ static int scan_all(struct scan *s, const struct vareas *v, bool *text_nonzero,
 	}
 	if (pthread_create(&th, NULL, scan_halves, &h)) {
 		free(h.s.buf);
+		close(k2.fd);
 		return -1;
 	}
 	for (i = 0; i < s->k->nseg; i++) {
@@ -687,6 +699,7 @@ static int scan_all(struct scan *s, const struct vareas *v, bool *text_nonzero,
 	s->read_errors += h.s.read_errors;
 	s->outside += h.s.outside;
 	free(h.s.buf);
+	close(k2.fd);
 
 	s->nonzero = false;
 	for (i = 0; i < v->n; i++)
