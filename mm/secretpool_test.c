@@ -16,11 +16,14 @@
 
 #include <kunit/test.h>
 #include <linux/cpu.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
 #include <linux/page_ref.h>
 #include <linux/set_memory.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
+#include <linux/vmstat.h>
 
 #include "internal.h"
 #include "secretpool.h"
@@ -424,6 +427,58 @@ static void sp_test_pending_waits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.pending, 0UL);
 	KUNIT_EXPECT_EQ(test, st.free, SP_REGION_PAGES);
 	KUNIT_EXPECT_EQ(test, st.recycled, 1UL);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
+	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+}
+
+/*
+ * A page that left its file stays on the LRU while it is pending, as the
+ * page cache put it there (crash-dump filters drop LRU pages that are not
+ * anonymous), and leaves the LRU only once it has been zeroed.  The test's
+ * page is mlocked, so that it sits on the unevictable LRU as a secretmem
+ * page does and reclaim leaves it alone.
+ */
+static void sp_test_pending_stays_on_lru(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 0, 0);
+	int nid = first_memory_node;
+	struct secretpool_stats st;
+	struct folio *folio;
+	struct page *page;
+
+	page = sp_test_alloc(test, nid, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	sp_test_forget(test, 0);	/* from here on, "the page cache's" */
+	folio = page_folio(page);
+	sp_page_fill(page, 0x3c);
+	/* LRU pages are charged to a memory cgroup, as in a file. */
+	KUNIT_ASSERT_EQ(test, mem_cgroup_charge(folio, NULL, GFP_KERNEL), 0);
+	if (!folio_test_set_mlocked(folio))
+		zone_stat_mod_folio(folio, NR_MLOCK, 1);
+	folio_add_lru(folio);
+	lru_add_drain();
+	KUNIT_ASSERT_TRUE(test, PageLRU(page));
+	KUNIT_EXPECT_TRUE(test, PageUnevictable(page));
+
+	get_page(page);		/* somebody still holds it */
+	KUNIT_ASSERT_TRUE(test, sp_pool_release_folio(t->pool, folio));
+	put_page(page);		/* the page cache's reference */
+	sp_pool_recycle(t->pool, nid, NULL);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.pending, 1UL);
+	KUNIT_EXPECT_TRUE(test, PageLRU(page));
+	KUNIT_EXPECT_TRUE(test, PageUnevictable(page));
+	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0x3c));
+
+	put_page(page);		/* the last other holder */
+	KUNIT_EXPECT_EQ(test, sp_pool_recycle(t->pool, nid, NULL), 1U);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.pending, 0UL);
+	KUNIT_EXPECT_EQ(test, st.free, SP_REGION_PAGES);
+	KUNIT_EXPECT_FALSE(test, PageLRU(page));
+	KUNIT_EXPECT_FALSE(test, PageMlocked(page));
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
 	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
 	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
@@ -896,6 +951,7 @@ static struct kunit_case secretpool_test_cases[] = {
 	KUNIT_CASE(sp_test_cpu_drain),
 	KUNIT_CASE(sp_test_zero_on_free),
 	KUNIT_CASE(sp_test_pending_waits),
+	KUNIT_CASE(sp_test_pending_stays_on_lru),
 	KUNIT_CASE(sp_test_refcount_never_frozen),
 	KUNIT_CASE(sp_test_recycle_bounded),
 	KUNIT_CASE(sp_test_empty_region_released),
