@@ -81,6 +81,20 @@ module_param_named(enable, secretmem_enable, bool, 0400);
 MODULE_PARM_DESC(secretmem_enable,
 		 "Enable secretmem and memfd_secret(2) system call");
 
+/**
+ * secretmem_boot_enabled() - whether memfd_secret() is on
+ *
+ * Known once the kernel command line has been parsed, before the page
+ * allocator is up; the pool's boot reservation asks.
+ *
+ * Return: true if the kernel was booted with secretmem.enable=1 and the
+ * architecture can change its direct map.
+ */
+bool __init secretmem_boot_enabled(void)
+{
+	return secretmem_enable && can_set_direct_map();
+}
+
 /* Open secretmem files; hibernation is refused while there are any. */
 static atomic_t secretmem_users;
 

@@ -26,6 +26,25 @@
  * are taken from the fullest region first, so that in-use pages crowd into
  * few regions and the others drain empty and can be given back.
  *
+ * Blocks
+ * ------
+ * A pool may also hold blocks (struct sp_block): 1G (PUD-sized) aligned
+ * ranges set aside for it as a whole, at boot from memblock or at run
+ * time with alloc_contig_pages() (mm/secretpool_reserve.c).  A block is
+ * zeroed, removed from the direct map with one call, which changes one PUD
+ * entry where the direct map uses a 1G page (nothing is split), and carved
+ * into SP_BLOCK_REGIONS regions.  Its regions serve pages exactly as the
+ * others do; only their empty ones sit on a list of their own, RESERVED,
+ * which allocation takes from before EMPTY: reserved memory is used first,
+ * and regions taken from the buddy allocator drain empty and go back.  A
+ * block's regions never go back on their own: neither the high watermark
+ * nor the shrinker nor switching the pool off touch them.  The whole block
+ * goes back when asked (sp_pool_unreserve()) and only once every page of
+ * it is free, mapped back with one call (its PUD entry restored) and
+ * handed to the buddy allocator.  The pool holding a block keeps
+ * hibernation away, as a page in use does (sp_pool_busy()): the snapshot
+ * would have to map the block's pages to look at them.
+ *
  * A per-CPU cache (struct sp_pcp) holds a few free pages of one node, so
  * the common fault takes only its CPU's lock: no shared lock, no CPA, no
  * TLB flush.  An allocation names a node and, optionally, the nodes it may
@@ -158,14 +177,16 @@
  * Locking
  * -------
  * sp_nodepool.grow_lock (mutex)
- *	one task grows a node's pool at a time; held across the buddy
- *	allocation and the CPA call, never inside the locks below.
+ *	one task grows a node's pool, or adds a block to it, at a time;
+ *	held across the buddy allocation and the CPA call, never inside the
+ *	locks below.
  * sp_pcp.lock (spinlock)
  *	one CPU cache; usually taken by its own CPU, by others only to drain
  *	it.
  * sp_nodepool.lock (spinlock)
  *	the node's region lists, every free list, bitmap and count of its
- *	regions, and its counts.
+ *	regions, its list of blocks and their counts of empty regions, and
+ *	its counts.
  *
  * Order: grow_lock -> sp_pcp.lock -> sp_nodepool.lock.  No allocation, CPA,
  * TLB flush, zeroing or LRU operation is done under a spinlock; none of
@@ -239,7 +260,7 @@ static struct secretpool_params sp_default_params = {
 };
 
 static bool sp_enabled = true;
-static struct secretpool *sp_default;
+struct secretpool *sp_default;
 /* The hibernation notifier is registered (see secretpool_busy()). */
 static bool sp_pm_ready;
 
@@ -427,7 +448,7 @@ static enum sp_group sp_group_of(const struct sp_region *r)
 	unsigned int partial = SP_GROUP_PARTIAL_LAST - SP_GROUP_PARTIAL_FIRST + 1;
 
 	if (r->nr_free + r->nr_poisoned == SP_REGION_PAGES)
-		return SP_GROUP_EMPTY;
+		return r->block ? SP_GROUP_RESERVED : SP_GROUP_EMPTY;
 	if (!r->nr_free)
 		return SP_GROUP_FULL;
 	return SP_GROUP_PARTIAL_FIRST +
@@ -442,8 +463,34 @@ static void sp_region_regroup(struct sp_nodepool *n, struct sp_region *r)
 	lockdep_assert_held(&n->lock);
 	if (g == r->group)
 		return;
+	if (r->group == SP_GROUP_RESERVED)
+		r->block->nr_empty--;
+	else if (g == SP_GROUP_RESERVED)
+		r->block->nr_empty++;
 	r->group = g;
 	list_move(&r->list, &n->lists[g]);
+}
+
+/* Count @delta more free pages on region @r of node @n.  Node lock held. */
+static void sp_node_free_add(struct sp_nodepool *n, struct sp_region *r,
+			     long delta)
+{
+	lockdep_assert_held(&n->lock);
+	n->nr_free += delta;
+	if (r->block)
+		n->nr_free_reserved += delta;
+}
+
+/*
+ * Regions of node @n taken from the buddy allocator one at a time.  Read
+ * without the lock, for decisions that are only a matter of degree.
+ */
+static unsigned long sp_node_grown_regions(struct sp_nodepool *n)
+{
+	unsigned long regions = READ_ONCE(n->nr_regions);
+	unsigned long reserved = READ_ONCE(n->nr_blocks) * SP_BLOCK_REGIONS;
+
+	return regions > reserved ? regions - reserved : 0;
 }
 
 /**
@@ -489,7 +536,7 @@ static void sp_region_put_locked(struct sp_nodepool *n, struct sp_region *r,
 	}
 	list_add(&page->lru, &r->free);
 	r->nr_free++;
-	n->nr_free++;
+	sp_node_free_add(n, r, 1);
 	sp_region_regroup(n, r);
 }
 
@@ -517,7 +564,7 @@ static unsigned int sp_node_take_locked(struct secretpool *pool,
 
 				list_del(&page->lru);
 				r->nr_free--;
-				n->nr_free--;
+				sp_node_free_add(n, r, -1);
 				if (unlikely(PageHWPoison(page))) {
 					sp_region_poison_locked(n, r, page);
 					continue;
@@ -583,7 +630,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 		err = 0;
 		goto out;
 	}
-	if (max && READ_ONCE(n->nr_regions) >= max) {
+	if (max && sp_node_grown_regions(n) >= max) {
 		err = -ENOSPC;
 		goto out;
 	}
@@ -700,37 +747,29 @@ static int sp_region_map_back(struct sp_region *r)
 }
 
 /*
- * Map a region back and give its pages to the buddy allocator; every page
- * is free or poisoned.  Poisoned pages stay out of the direct map and are
- * retired (see "Lifetime of a page").  A region that cannot be mapped back
- * is kept on the node's stuck list instead.
+ * A region on its way out of the pool, and out of the region index: errors
+ * on free pages that nobody took since they happened are found here.
  */
-static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
+static void sp_region_unindex(struct secretpool *pool, struct sp_region *r)
 {
-	struct sp_nodepool *n = r->node;
 	struct page *base = pfn_to_page(r->pfn);
-	unsigned int i, retired = 0;
+	unsigned int i;
 
 	xa_erase(&pool->regions, r->pfn >> SP_REGION_ORDER);
-
-	/* Errors on free pages nobody took since are found here. */
 	for (i = 0; i < SP_REGION_PAGES; i++)
 		if (PageHWPoison(base + i))
 			__set_bit(i, r->poisoned);
+}
 
-	if (sp_region_map_back(r)) {
-		/*
-		 * Without a direct mapping the pages must not reach the buddy
-		 * allocator.  Keep them; they are counted as stuck.
-		 */
-		pr_warn_ratelimited("cannot map region at pfn %#lx back; keeping it\n",
-				    r->pfn);
-		spin_lock(&n->lock);
-		list_add(&r->list, &n->stuck);
-		n->nr_stuck++;
-		spin_unlock(&n->lock);
-		return false;
-	}
+/*
+ * Give the pages of a region that left the pool and is mapped back to the
+ * buddy allocator, all but the poisoned ones, which are retired.  Returns
+ * the number retired.
+ */
+static unsigned int sp_region_free_pages(struct sp_region *r)
+{
+	struct page *base = pfn_to_page(r->pfn);
+	unsigned int i, retired = 0;
 
 	for (i = 0; i < SP_REGION_PAGES; i++) {
 		if (test_bit(i, r->poisoned)) {
@@ -747,6 +786,36 @@ static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
 		page_ref_dec(base + i);
 		put_page(base + i);
 	}
+	return retired;
+}
+
+/*
+ * Map a region back and give its pages to the buddy allocator; every page
+ * is free or poisoned.  Poisoned pages stay out of the direct map and are
+ * retired (see "Lifetime of a page").  A region that cannot be mapped back
+ * is kept on the node's stuck list instead.
+ */
+static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
+{
+	struct sp_nodepool *n = r->node;
+	unsigned int retired;
+
+	sp_region_unindex(pool, r);
+	if (sp_region_map_back(r)) {
+		/*
+		 * Without a direct mapping the pages must not reach the buddy
+		 * allocator.  Keep them; they are counted as stuck.
+		 */
+		pr_warn_ratelimited("cannot map region at pfn %#lx back; keeping it\n",
+				    r->pfn);
+		spin_lock(&n->lock);
+		list_add(&r->list, &n->stuck);
+		n->nr_stuck++;
+		spin_unlock(&n->lock);
+		return false;
+	}
+
+	retired = sp_region_free_pages(r);
 	kfree(r);
 	atomic_long_add(retired, &n->retired);
 	atomic_long_inc(&n->released);
@@ -781,7 +850,7 @@ unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
 		list_move(&r->list, &dead);
 		n->nr_regions--;
 		n->nr_releasing++;
-		n->nr_free -= r->nr_free;
+		sp_node_free_add(n, r, -(long)r->nr_free);
 		n->nr_poisoned -= r->nr_poisoned;
 		freed += SP_REGION_PAGES;
 	}
@@ -797,6 +866,259 @@ unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
 		cond_resched();
 	}
 	return freed;
+}
+
+/* ---------------------------------------------------------------------
+ * Blocks: 1G set aside at once
+ * ---------------------------------------------------------------------
+ */
+
+/**
+ * sp_pool_add_block() - give a pool a 1G block
+ * @pool: the pool
+ * @page: the first of SP_BLOCK_PAGES order-0 pages, SP_BLOCK_SIZE aligned,
+ *	in the direct map, each with refcount 1 and owned by the caller
+ * @boot: the block was set aside at boot (for the counters)
+ *
+ * Zeroes the block while it is still mapped, removes it from the direct
+ * map with one call, which changes its one PUD entry where the direct map
+ * uses a 1G page there (its 512 PMD entries where it uses 2M pages, its
+ * PTEs where it uses 4K pages: nothing is split), flushes the TLB once and
+ * puts the block's regions on the node's RESERVED list.  From then on the
+ * pool owns the pages; they go back to the buddy allocator only with the
+ * whole block (sp_pool_unreserve()).  May sleep.
+ *
+ * Return: 0, -EINVAL if @page is not aligned, -EBUSY while the pool is
+ * frozen, -ENOMEM, or the CPA error.  On error the pages are the caller's
+ * again, in the direct map.
+ */
+int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot)
+{
+	unsigned long pfn = page_to_pfn(page), addr;
+	int nid = page_to_nid(page);
+	struct sp_nodepool *n = pool->nodes[nid];
+	struct sp_block *b;
+	unsigned int i, j;
+	int err;
+
+	if (WARN_ON_ONCE(!IS_ALIGNED(pfn, SP_BLOCK_PAGES)))
+		return -EINVAL;
+
+	b = kzalloc_node(sizeof(*b), GFP_KERNEL, nid);
+	if (!b)
+		return -ENOMEM;
+	b->regions = kvzalloc_node(array_size(SP_BLOCK_REGIONS,
+					      sizeof(*b->regions)),
+				   GFP_KERNEL, nid);
+	if (!b->regions) {
+		kfree(b);
+		return -ENOMEM;
+	}
+	b->pfn = pfn;
+	b->node = n;
+	b->boot = boot;
+
+	/* Free pages are zero; this is the last time the block is mapped. */
+	for (i = 0; i < SP_BLOCK_PAGES; i++) {
+		clear_highpage(page + i);
+		if (!(i % SP_REGION_PAGES))
+			cond_resched();
+	}
+
+	mutex_lock(&n->grow_lock);
+	if (READ_ONCE(pool->frozen)) {
+		err = -EBUSY;
+		goto unlock;
+	}
+
+	b->level_before = sp_direct_map_level(page);
+	err = set_direct_map_valid_noflush(page, SP_BLOCK_PAGES, false);
+	if (err) {
+		set_direct_map_valid_noflush(page, SP_BLOCK_PAGES, true);
+		goto unlock;
+	}
+	addr = (unsigned long)page_address(page);
+	flush_tlb_kernel_range(addr, addr + SP_BLOCK_SIZE);
+	b->level = sp_direct_map_level(page);
+
+	for (i = 0; i < SP_BLOCK_REGIONS; i++) {
+		struct sp_region *r = &b->regions[i];
+
+		r->pfn = pfn + i * SP_REGION_PAGES;
+		r->node = n;
+		r->block = b;
+		r->level_before = b->level_before;
+		r->level = b->level;
+		INIT_LIST_HEAD(&r->free);
+		INIT_LIST_HEAD(&r->pending_link);
+		err = xa_insert(&pool->regions, r->pfn >> SP_REGION_ORDER, r,
+				GFP_KERNEL);
+		if (err)
+			goto unindex;
+	}
+
+	for (i = 0; i < SP_BLOCK_REGIONS; i++) {
+		struct sp_region *r = &b->regions[i];
+		struct page *base = pfn_to_page(r->pfn);
+
+		/* Free pages: the region's reference and the hold. */
+		for (j = 0; j < SP_REGION_PAGES; j++) {
+			page_ref_inc(base + j);
+			list_add_tail(&base[j].lru, &r->free);
+		}
+		r->nr_free = SP_REGION_PAGES;
+		r->group = SP_GROUP_RESERVED;
+	}
+
+	spin_lock(&n->lock);
+	for (i = 0; i < SP_BLOCK_REGIONS; i++)
+		list_add_tail(&b->regions[i].list,
+			      &n->lists[SP_GROUP_RESERVED]);
+	b->nr_empty = SP_BLOCK_REGIONS;
+	list_add_tail(&b->list, &n->blocks);
+	n->nr_regions += SP_BLOCK_REGIONS;
+	n->nr_blocks++;
+	n->nr_free += SP_BLOCK_PAGES;
+	n->nr_free_reserved += SP_BLOCK_PAGES;
+	spin_unlock(&n->lock);
+	mutex_unlock(&n->grow_lock);
+	return 0;
+
+unindex:
+	while (i--)
+		xa_erase(&pool->regions, b->regions[i].pfn >> SP_REGION_ORDER);
+	set_direct_map_valid_noflush(page, SP_BLOCK_PAGES, true);
+unlock:
+	mutex_unlock(&n->grow_lock);
+	kvfree(b->regions);
+	kfree(b);
+	return err;
+}
+
+/*
+ * Put a block that left the pool back in the direct map, all but its
+ * poisoned pages.  Without poisoned pages that is one call for the whole
+ * block, which restores its PUD entry as it was; with some, region by
+ * region around them (the 1G mapping is lost then, as with any memory
+ * error).  Returns 0 or the first CPA error.
+ */
+static int sp_block_map_back(struct sp_block *b)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < SP_BLOCK_REGIONS; i++)
+		if (!bitmap_empty(b->regions[i].poisoned, SP_REGION_PAGES))
+			break;
+	if (i == SP_BLOCK_REGIONS)
+		return set_direct_map_valid_noflush(pfn_to_page(b->pfn),
+						    SP_BLOCK_PAGES, true);
+
+	for (i = 0; i < SP_BLOCK_REGIONS; i++) {
+		err = sp_region_map_back(&b->regions[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Map a block back and give its pages to the buddy allocator; every page
+ * is free or poisoned, and its regions are off the node's lists.  A block
+ * that cannot be mapped back is kept, its regions on the stuck list.
+ */
+static bool sp_block_release(struct secretpool *pool, struct sp_block *b)
+{
+	struct sp_nodepool *n = b->node;
+	unsigned long retired = 0;
+	unsigned int i;
+
+	for (i = 0; i < SP_BLOCK_REGIONS; i++)
+		sp_region_unindex(pool, &b->regions[i]);
+
+	if (sp_block_map_back(b)) {
+		pr_warn_ratelimited("cannot map block at pfn %#lx back; keeping it\n",
+				    b->pfn);
+		spin_lock(&n->lock);
+		for (i = 0; i < SP_BLOCK_REGIONS; i++)
+			list_add(&b->regions[i].list, &n->stuck);
+		n->nr_stuck += SP_BLOCK_REGIONS;
+		spin_unlock(&n->lock);
+		return false;
+	}
+
+	for (i = 0; i < SP_BLOCK_REGIONS; i++) {
+		retired += sp_region_free_pages(&b->regions[i]);
+		cond_resched();
+	}
+	atomic_long_add(retired, &n->retired);
+	kvfree(b->regions);
+	kfree(b);
+	return true;
+}
+
+/**
+ * sp_pool_unreserve() - give blocks of a node back
+ * @pool: the pool
+ * @nid: the node
+ * @nr: give back at most this many blocks
+ *
+ * Only blocks whose every page is on a free list (or poisoned) go; pages
+ * in CPU caches keep their block (sp_pool_drain() first to include them).
+ * A block goes back whole: mapped back with one call, which restores its
+ * 1G entry, and its pages given to the buddy allocator.  May sleep.
+ *
+ * Return: the number of blocks given back.
+ */
+unsigned int sp_pool_unreserve(struct secretpool *pool, int nid,
+			       unsigned int nr)
+{
+	struct sp_nodepool *n = pool->nodes[nid];
+	struct sp_block *b, *tmp;
+	unsigned int picked = 0, done = 0, i;
+	LIST_HEAD(dead);
+
+	spin_lock(&n->lock);
+	list_for_each_entry_safe(b, tmp, &n->blocks, list) {
+		if (picked >= nr)
+			break;
+		if (b->nr_empty != SP_BLOCK_REGIONS)
+			continue;
+		list_move(&b->list, &dead);
+		for (i = 0; i < SP_BLOCK_REGIONS; i++) {
+			struct sp_region *r = &b->regions[i];
+
+			list_del(&r->list);
+			sp_node_free_add(n, r, -(long)r->nr_free);
+			n->nr_poisoned -= r->nr_poisoned;
+		}
+		n->nr_regions -= SP_BLOCK_REGIONS;
+		n->nr_blocks--;
+		n->nr_releasing += SP_BLOCK_REGIONS;
+		picked++;
+	}
+	spin_unlock(&n->lock);
+
+	list_for_each_entry_safe(b, tmp, &dead, list) {
+		list_del(&b->list);
+		done += sp_block_release(pool, b);
+		spin_lock(&n->lock);
+		n->nr_releasing -= SP_BLOCK_REGIONS;
+		spin_unlock(&n->lock);
+	}
+	return done;
+}
+
+/**
+ * sp_pool_nr_blocks() - how many blocks a node's pool holds
+ * @pool: the pool
+ * @nid: the node
+ *
+ * Return: the number of blocks on the node's list.
+ */
+unsigned long sp_pool_nr_blocks(struct secretpool *pool, int nid)
+{
+	return READ_ONCE(pool->nodes[nid]->nr_blocks);
 }
 
 /* ---------------------------------------------------------------------
@@ -1450,8 +1772,9 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid,
  * @pool: the pool
  *
  * Return: true if a page is in use or pending, a region could not be
- * mapped back, or a poisoned page was retired; free pages do not count
- * (sp_pool_freeze() gives them back).
+ * mapped back, a poisoned page was retired, or the pool holds a block
+ * (reserved memory is given back only when asked); free pages of other
+ * regions do not count (sp_pool_freeze() gives them back).
  */
 bool sp_pool_busy(struct secretpool *pool)
 {
@@ -1469,6 +1792,7 @@ bool sp_pool_busy(struct secretpool *pool)
 		 */
 		if (atomic_long_read(&n->in_use) > 0 ||
 		    READ_ONCE(n->nr_pending) || READ_ONCE(n->nr_stuck) ||
+		    READ_ONCE(n->nr_blocks) ||
 		    atomic_long_read(&n->retired))
 			return true;
 	}
@@ -1573,9 +1897,9 @@ static void sp_node_work(struct work_struct *work)
 			sp_pool_shrink(pool, n->nid,
 				       READ_ONCE(n->nr_free) - high, low);
 		/* max_regions may have been lowered. */
-		if (max && READ_ONCE(n->nr_regions) > max)
+		if (max && sp_node_grown_regions(n) > max)
 			sp_pool_shrink(pool, n->nid,
-				       (READ_ONCE(n->nr_regions) - max) *
+				       (sp_node_grown_regions(n) - max) *
 				       SP_REGION_PAGES, 0);
 	}
 
@@ -1601,7 +1925,11 @@ static unsigned long sp_shrink_count(struct shrinker *s,
 	struct secretpool *pool = container_of(s, struct secretpool, shrinker);
 	struct sp_nodepool *n = pool->nodes[sc->nid];
 	unsigned long idle = READ_ONCE(n->nr_free);
+	unsigned long reserved = READ_ONCE(n->nr_free_reserved);
 	int cpu;
+
+	/* Reserved memory is not the shrinker's to give back. */
+	idle = idle > reserved ? idle - reserved : 0;
 
 	for_each_possible_cpu(cpu) {
 		struct sp_pcp *pcp = per_cpu_ptr(pool->pcp, cpu);
@@ -1650,6 +1978,7 @@ void sp_pool_stats(struct secretpool *pool, int nid,
 {
 	struct sp_nodepool *n = pool->nodes[nid];
 	struct sp_region *r;
+	struct sp_block *b;
 	long in_use;
 	int cpu, g;
 
@@ -1661,13 +1990,24 @@ void sp_pool_stats(struct secretpool *pool, int nid,
 	st->pending = n->nr_pending;
 	st->poisoned = n->nr_poisoned;
 	st->stuck = n->nr_stuck;
-	list_for_each_entry(r, &n->lists[SP_GROUP_EMPTY], list)
-		st->empty_regions++;
+	st->blocks = n->nr_blocks;
+	st->reserved_free = n->nr_free_reserved;
 	for (g = 0; g < SP_NR_GROUPS; g++) {
-		list_for_each_entry(r, &n->lists[g], list)
+		list_for_each_entry(r, &n->lists[g], list) {
+			unsigned int busy = SP_REGION_PAGES - r->nr_free -
+					    r->nr_poisoned;
+
 			if (r->level == SP_LEVEL_2M)
 				st->regions_2m++;
+			if (g == SP_GROUP_EMPTY || g == SP_GROUP_RESERVED)
+				st->empty_regions++;
+			else if (busy && busy < SP_SPARSE_IN_USE)
+				st->sparse++;
+		}
 	}
+	list_for_each_entry(b, &n->blocks, list)
+		if (b->level == SP_LEVEL_1G)
+			st->blocks_1g++;
 	spin_unlock(&n->lock);
 
 	for_each_possible_cpu(cpu) {
@@ -1713,9 +2053,24 @@ static bool sp_region_audit(struct sp_region *r, struct sp_audit *a)
 	    poisoned != r->nr_poisoned || r->group != sp_group_of(r))
 		ok = false;
 	a->free += nr_free;
+	if (r->block)
+		a->free_reserved += nr_free;
 	a->pending += pending;
 	a->poisoned += poisoned;
 	return ok;
+}
+
+/*
+ * Check a block's own count of empty regions against its regions; false
+ * if they disagree.
+ */
+static bool sp_block_audit(struct sp_block *b)
+{
+	unsigned int i, empty = 0;
+
+	for (i = 0; i < SP_BLOCK_REGIONS; i++)
+		empty += b->regions[i].group == SP_GROUP_RESERVED;
+	return empty == b->nr_empty;
 }
 
 /**
@@ -1737,6 +2092,7 @@ int sp_pool_audit(struct secretpool *pool, int nid, struct sp_audit *a)
 	struct sp_nodepool *n = pool->nodes[nid];
 	unsigned long total;
 	struct sp_region *r;
+	struct sp_block *b;
 	bool ok = true;
 	int cpu, g;
 
@@ -1762,12 +2118,21 @@ int sp_pool_audit(struct secretpool *pool, int nid, struct sp_audit *a)
 	for (g = 0; g < SP_NR_GROUPS; g++) {
 		list_for_each_entry(r, &n->lists[g], list) {
 			a->regions++;
-			if (r->group != g || !sp_region_audit(r, a))
+			if (r->group != g || !sp_region_audit(r, a) ||
+			    (g == SP_GROUP_RESERVED && !r->block) ||
+			    (g == SP_GROUP_EMPTY && r->block))
 				a->bad_regions++;
 		}
 	}
+	list_for_each_entry(b, &n->blocks, list) {
+		a->blocks++;
+		if (!sp_block_audit(b))
+			ok = false;
+	}
 	if (a->regions != n->nr_regions || a->free != n->nr_free ||
-	    a->pending != n->nr_pending || a->poisoned != n->nr_poisoned)
+	    a->pending != n->nr_pending || a->poisoned != n->nr_poisoned ||
+	    a->free_reserved != n->nr_free_reserved ||
+	    a->blocks != n->nr_blocks)
 		ok = false;
 	a->in_use = atomic_long_read(&n->in_use);
 	spin_unlock(&n->lock);
@@ -1869,6 +2234,7 @@ struct secretpool *sp_pool_create(const char *name,
 			INIT_LIST_HEAD(&n->lists[g]);
 		INIT_LIST_HEAD(&n->pending);
 		INIT_LIST_HEAD(&n->stuck);
+		INIT_LIST_HEAD(&n->blocks);
 		mutex_init(&n->grow_lock);
 		INIT_DELAYED_WORK(&n->work, sp_node_work);
 		n->recycle_delay = SP_RECYCLE_DELAY;
@@ -1943,6 +2309,7 @@ void sp_pool_destroy(struct secretpool *pool)
 
 			if (!n)
 				continue;
+			sp_pool_unreserve(pool, nid, UINT_MAX);
 			sp_pool_shrink(pool, nid, ULONG_MAX, 0);
 			WARN(n->nr_regions || n->nr_pending,
 			     "pool %s destroyed with %lu regions and %lu pending pages on node %d\n",
@@ -2084,6 +2451,17 @@ static int sp_param_set_uint(const char *val, const struct kernel_param *kp)
 }
 
 #ifdef CONFIG_HIBERNATION
+/* Blocks the default pool holds, on all nodes. */
+static unsigned long sp_default_blocks(void)
+{
+	unsigned long blocks = 0;
+	int nid;
+
+	for_each_node(nid)
+		blocks += sp_pool_nr_blocks(sp_default, nid);
+	return blocks;
+}
+
 static int sp_pm_notify(struct notifier_block *nb, unsigned long action,
 			void *data)
 {
@@ -2094,7 +2472,10 @@ static int sp_pm_notify(struct notifier_block *nb, unsigned long action,
 	case PM_RESTORE_PREPARE:
 		err = sp_pool_freeze(sp_default);
 		if (err) {
-			pr_info("hibernation refused: secret pages are still in use or pending\n");
+			if (sp_default_blocks())
+				pr_info("hibernation refused: the pool holds reserved memory (write 0 to /sys/module/secretpool/parameters/reserve first)\n");
+			else
+				pr_info("hibernation refused: secret pages are still in use or pending\n");
 			return notifier_from_errno(err);
 		}
 		pr_info("hibernation: the pool gave every region back and is frozen\n");
@@ -2128,18 +2509,20 @@ static int sp_stats_show(struct seq_file *m, void *v)
 	struct secretpool_stats st, sum = {};
 	int nid;
 
-	seq_printf(m, "%-5s %8s %8s %7s %8s %8s %8s %6s %9s %7s %9s %12s %7s %9s %9s %8s\n",
+	seq_printf(m, "%-5s %8s %8s %7s %8s %8s %8s %6s %9s %7s %9s %12s %7s %9s %9s %8s %7s %9s %10s %7s\n",
 		   "node", "regions", "free", "cached", "pending", "in_use",
 		   "poisoned", "empty", "unmap_2m", "grown", "released",
-		   "grow_failed", "remote", "fallback", "recycled", "retired");
+		   "grow_failed", "remote", "fallback", "recycled", "retired",
+		   "blocks", "unmap_1g", "resv_free", "sparse");
 	for_each_node_state(nid, N_MEMORY) {
 		sp_pool_stats(sp_default, nid, &st);
-		seq_printf(m, "%-5d %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu\n",
+		seq_printf(m, "%-5d %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu %7lu %9lu %10lu %7lu\n",
 			   nid, st.regions, st.free, st.cached, st.pending,
 			   st.in_use, st.poisoned, st.empty_regions,
 			   st.regions_2m, st.grown, st.released,
 			   st.grow_failed, st.remote, st.fallback, st.recycled,
-			   st.retired);
+			   st.retired, st.blocks, st.blocks_1g,
+			   st.reserved_free, st.sparse);
 		sum.regions += st.regions;
 		sum.free += st.free;
 		sum.cached += st.cached;
@@ -2156,19 +2539,25 @@ static int sp_stats_show(struct seq_file *m, void *v)
 		sum.recycled += st.recycled;
 		sum.retired += st.retired;
 		sum.stuck += st.stuck;
+		sum.blocks += st.blocks;
+		sum.blocks_1g += st.blocks_1g;
+		sum.reserved_free += st.reserved_free;
+		sum.sparse += st.sparse;
 	}
-	seq_printf(m, "%-5s %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu\n",
+	seq_printf(m, "%-5s %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu %7lu %9lu %10lu %7lu\n",
 		   "all", sum.regions, sum.free, sum.cached, sum.pending,
 		   sum.in_use, sum.poisoned, sum.empty_regions, sum.regions_2m,
 		   sum.grown, sum.released, sum.grow_failed, sum.remote,
-		   sum.fallback, sum.recycled, sum.retired);
-	seq_printf(m, "\nenabled %d\nfrozen %d\nlow_watermark %u\nhigh_watermark %u\nmax_regions %u\npoisoned %lu\nstuck %lu\nheld_kb %lu\n",
+		   sum.fallback, sum.recycled, sum.retired, sum.blocks,
+		   sum.blocks_1g, sum.reserved_free, sum.sparse);
+	seq_printf(m, "\nenabled %d\nfrozen %d\nlow_watermark %u\nhigh_watermark %u\nmax_regions %u\npoisoned %lu\nstuck %lu\nheld_kb %lu\nreserved_kb %lu\n",
 		   READ_ONCE(sp_enabled), READ_ONCE(sp_default->frozen),
 		   READ_ONCE(sp_default_params.low_watermark),
 		   READ_ONCE(sp_default_params.high_watermark),
 		   READ_ONCE(sp_default_params.max_regions),
 		   sum.poisoned, sum.stuck,
-		   (sum.regions + sum.stuck) * (SP_REGION_SIZE >> 10));
+		   (sum.regions + sum.stuck) * (SP_REGION_SIZE >> 10),
+		   sum.blocks * (SP_BLOCK_SIZE >> 10));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(sp_stats);
@@ -2176,7 +2565,8 @@ DEFINE_SHOW_ATTRIBUTE(sp_stats);
 static int sp_regions_show(struct seq_file *m, void *v)
 {
 	static const char * const names[SP_NR_GROUPS] = {
-		"full", "partial", "partial", "partial", "partial", "empty",
+		"full", "partial", "partial", "partial", "partial", "reserved",
+		"empty",
 	};
 	struct sp_region *r;
 	int nid, g;
@@ -2201,6 +2591,28 @@ static int sp_regions_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(sp_regions);
+
+/* One line per block: where it is, how much of it is empty, its mapping. */
+static int sp_blocks_show(struct seq_file *m, void *v)
+{
+	struct sp_block *b;
+	int nid;
+
+	seq_printf(m, "%-5s %-18s %6s %12s %12s %-4s\n", "node", "phys",
+		   "empty", "level_before", "level", "boot");
+	for_each_node_state(nid, N_MEMORY) {
+		struct sp_nodepool *n = sp_default->nodes[nid];
+
+		spin_lock(&n->lock);
+		list_for_each_entry(b, &n->blocks, list)
+			seq_printf(m, "%-5d %#018llx %6u %12u %12u %-4d\n",
+				   nid, (u64)PFN_PHYS(b->pfn), b->nr_empty,
+				   b->level_before, b->level, b->boot);
+		spin_unlock(&n->lock);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(sp_blocks);
 
 /* One line per CPU: whether it is online, its cache's node and size. */
 static int sp_pcp_show(struct seq_file *m, void *v)
@@ -2258,6 +2670,7 @@ static void sp_debugfs_init(void)
 
 	debugfs_create_file("stats", 0444, dir, NULL, &sp_stats_fops);
 	debugfs_create_file("regions", 0400, dir, NULL, &sp_regions_fops);
+	debugfs_create_file("blocks", 0400, dir, NULL, &sp_blocks_fops);
 	debugfs_create_file("pcp", 0444, dir, NULL, &sp_pcp_fops);
 	debugfs_create_file("audit", 0400, dir, NULL, &sp_audit_fops);
 	debugfs_create_file("shrink", 0200, dir, NULL, &sp_shrink_fops);
@@ -2269,11 +2682,13 @@ static inline void sp_debugfs_init(void) { }
 /**
  * secretpool_init() - create the default pool
  *
- * Called by secretmem's initcall when memfd_secret() is enabled.
+ * Called by secretmem's initcall when memfd_secret() is enabled.  The
+ * blocks set aside at boot (secretpool.reserve=) become the pool's; if the
+ * pool cannot be created, they go to the page allocator instead.
  *
  * Return: 0, or a negative errno (secretmem then works without the pool).
  */
-int secretpool_init(void)
+int __init secretpool_init(void)
 {
 	struct secretpool *pool;
 	int err;
@@ -2282,9 +2697,11 @@ int secretpool_init(void)
 	if (IS_ERR(pool)) {
 		pr_err("cannot create the pool (%ld); memfd_secret() pages will be unmapped one at a time\n",
 		       PTR_ERR(pool));
+		sp_reserve_adopt(NULL);
 		return PTR_ERR(pool);
 	}
 	sp_default = pool;
+	sp_reserve_adopt(pool);
 	err = sp_pm_init();
 	if (err)
 		pr_warn("cannot register the hibernation notifier (%d): hibernation stays refused while the pool holds memory\n",

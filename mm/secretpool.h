@@ -33,27 +33,46 @@ struct folio;
 #define SP_REGION_SIZE		PMD_SIZE
 #define SP_REGION_PAGES		(PMD_SIZE / PAGE_SIZE)
 
-/* sp_direct_map_level() of a block mapped by one PMD entry. */
+/*
+ * A block is one PUD-sized (1G on x86-64) aligned range set aside for the
+ * pool, at boot or at run time, and removed from the direct map as a
+ * whole; it is carved into SP_BLOCK_REGIONS regions that serve pages as
+ * any other region does.
+ */
+#define SP_BLOCK_ORDER		(PUD_SHIFT - PAGE_SHIFT)
+#define SP_BLOCK_SIZE		PUD_SIZE
+#define SP_BLOCK_PAGES		(PUD_SIZE / PAGE_SIZE)
+#define SP_BLOCK_REGIONS	(PUD_SIZE / PMD_SIZE)
+
+/* sp_direct_map_level() of a block mapped by one PMD or PUD entry. */
 #ifdef CONFIG_X86
 #define SP_LEVEL_2M		PG_LEVEL_2M
+#define SP_LEVEL_1G		PG_LEVEL_1G
 #else
 #define SP_LEVEL_2M		(-1)
+#define SP_LEVEL_1G		(-1)
 #endif
 
 /*
  * Regions of a node are kept on lists by how many free pages they have:
- * FULL (none), four partial groups from nearly full to nearly empty, and
- * EMPTY (every page free or poisoned).  Allocation walks them from the
- * fullest partial group to EMPTY, so pages pile up in few regions and
- * others drain empty.
+ * FULL (none), four partial groups from nearly full to nearly empty,
+ * RESERVED (regions of a block with every page free or poisoned) and
+ * EMPTY (other regions with every page free or poisoned).  Allocation
+ * walks them from the fullest partial group to EMPTY, so pages pile up in
+ * few regions, reserved memory is used before regions that could go back,
+ * and those drain empty.
  */
 enum sp_group {
 	SP_GROUP_FULL,
 	SP_GROUP_PARTIAL_FIRST,
 	SP_GROUP_PARTIAL_LAST = SP_GROUP_PARTIAL_FIRST + 3,
+	SP_GROUP_RESERVED,
 	SP_GROUP_EMPTY,
 	SP_NR_GROUPS,
 };
+
+/* A region with fewer pages in use than this, but some, is "sparse". */
+#define SP_SPARSE_IN_USE	(SP_REGION_PAGES / 16)
 
 /**
  * struct secretpool_params - tunables of one pool
@@ -95,6 +114,11 @@ struct secretpool_params {
  * @recycled: pages zeroed and made free again after a file let go, ever
  * @retired: poisoned pages kept out of use for good (out of the direct map,
  *	never freed) when their regions were given back, ever
+ * @blocks: blocks held (each SP_BLOCK_REGIONS of @regions)
+ * @blocks_1g: blocks whose direct-map entry is a single 1G one
+ * @reserved_free: free pages on the free lists of the blocks' regions
+ * @sparse: regions that are neither empty nor full enough: fewer than
+ *	SP_SPARSE_IN_USE of their pages in use (pinned by a few pages)
  */
 struct secretpool_stats {
 	unsigned long regions;
@@ -113,7 +137,14 @@ struct secretpool_stats {
 	unsigned long fallback;
 	unsigned long recycled;
 	unsigned long retired;
+	unsigned long blocks;
+	unsigned long blocks_1g;
+	unsigned long reserved_free;
+	unsigned long sparse;
 };
+
+/* In mm/secretmem.c, for the boot reservation. */
+bool secretmem_boot_enabled(void);
 
 #ifdef CONFIG_SECRETMEM_POOL
 
@@ -146,6 +177,8 @@ bool secretpool_clear_page(struct page *page);
  * @group: which of the node's lists @list is on
  * @level_before: direct-map level of the block before it was removed
  * @level: direct-map level of the block while it is in the pool
+ * @block: the block this region is part of, or NULL for a region taken
+ *	from the buddy allocator on its own
  * @pending: pages a file let go of that are not free yet, by index
  * @poisoned: pages with a memory error, by index; never handed out again
  *
@@ -166,8 +199,35 @@ struct sp_region {
 	enum sp_group group;
 	u8 level_before;
 	u8 level;
+	struct sp_block *block;
 	DECLARE_BITMAP(pending, SP_REGION_PAGES);
 	DECLARE_BITMAP(poisoned, SP_REGION_PAGES);
+};
+
+/**
+ * struct sp_block - a 1G block set aside for a pool
+ * @list: on its node's @blocks list, under the node's lock
+ * @node: the node's pool the block belongs to
+ * @pfn: first page frame; SP_BLOCK_PAGES aligned
+ * @nr_empty: regions of the block on the node's RESERVED list, under the
+ *	node's lock; the block can go back when all of them are
+ * @level_before: direct-map level of the block before it was removed
+ * @level: direct-map level of the block while it is in the pool
+ * @boot: set aside at boot (secretpool.reserve=) rather than at run time
+ * @regions: the block's SP_BLOCK_REGIONS regions, in address order
+ *
+ * A block never goes back in part: its regions stay in the pool, empty or
+ * not, until sp_pool_unreserve() gives back the whole block at once.
+ */
+struct sp_block {
+	struct list_head list;
+	struct sp_nodepool *node;
+	unsigned long pfn;
+	unsigned int nr_empty;
+	u8 level_before;
+	u8 level;
+	bool boot;
+	struct sp_region *regions;
 };
 
 /**
@@ -179,8 +239,11 @@ struct sp_region {
  * @lists: regions by fullness (enum sp_group)
  * @pending: regions with pending pages, the next one to look at first
  * @stuck: regions that could not be mapped back
- * @nr_regions: regions on @lists
+ * @blocks: blocks held, whose regions are on @lists
+ * @nr_regions: regions on @lists, the blocks' included
+ * @nr_blocks: blocks on @blocks
  * @nr_free: free pages on the regions of @lists
+ * @nr_free_reserved: the part of @nr_free on the blocks' regions
  * @nr_pending: pending pages of the regions of @lists, including those a
  *	recycling pass took out of their bitmaps and is still looking at
  * @nr_poisoned: poisoned pages of the regions of @lists
@@ -207,8 +270,11 @@ struct sp_nodepool {
 	struct list_head lists[SP_NR_GROUPS];
 	struct list_head pending;
 	struct list_head stuck;
+	struct list_head blocks;
 	unsigned long nr_regions;
+	unsigned long nr_blocks;
 	unsigned long nr_free;
+	unsigned long nr_free_reserved;
 	unsigned long nr_pending;
 	unsigned long nr_poisoned;
 	unsigned long nr_stuck;
@@ -271,6 +337,8 @@ struct secretpool {
  * struct sp_audit - a node's pages counted by walking its structures
  * @regions: regions on the node's lists
  * @free: entries on the regions' free lists
+ * @free_reserved: the part of @free on the blocks' regions
+ * @blocks: blocks on the node's list
  * @cached: entries on the CPU caches holding this node's pages
  * @pending: bits set in the regions' pending bitmaps
  * @poisoned: bits set in the regions' poisoned bitmaps
@@ -281,6 +349,8 @@ struct secretpool {
 struct sp_audit {
 	unsigned long regions;
 	unsigned long free;
+	unsigned long free_reserved;
+	unsigned long blocks;
 	unsigned long cached;
 	unsigned long pending;
 	unsigned long poisoned;
@@ -311,6 +381,19 @@ void sp_pool_thaw(struct secretpool *pool);
 bool sp_pool_busy(struct secretpool *pool);
 void sp_pool_drain_cpu(struct secretpool *pool, unsigned int cpu);
 int sp_direct_map_level(struct page *page);
+int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot);
+unsigned int sp_pool_unreserve(struct secretpool *pool, int nid,
+			       unsigned int nr);
+unsigned long sp_pool_nr_blocks(struct secretpool *pool, int nid);
+
+/* --- the boot reservation and its knob (mm/secretpool_reserve.c) --- */
+
+int sp_reserve_parse(const char *str, u64 *sizes, unsigned int nr,
+		     bool *every, const char **why);
+void sp_reserve_adopt(struct secretpool *pool);
+
+/* The pool behind memfd_secret(), once secretpool_init() made it. */
+extern struct secretpool *sp_default;
 
 /* Most pending pages one call of sp_pool_recycle() looks at. */
 #define SP_RECYCLE_SCAN		64
