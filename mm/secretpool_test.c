@@ -21,6 +21,7 @@
 #include <linux/nodemask.h>
 #include <linux/page_ref.h>
 #include <linux/set_memory.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
 #include <linux/vmstat.h>
@@ -942,6 +943,160 @@ static void sp_test_nodemask(struct kunit *test)
 			SP_REGION_PAGES);
 }
 
+/* A reservation string, and what it should parse into on 4 nodes. */
+struct sp_test_resv {
+	const char *str;
+	int err;
+	bool every;
+	u64 gib[4];
+};
+
+static const struct sp_test_resv sp_test_resvs[] = {
+	{ "", 0, false, { 0, 0, 0, 0 } },
+	{ "0", 0, true, { 0, 0, 0, 0 } },
+	{ "1G", 0, true, { 1, 1, 1, 1 } },
+	{ "2G\n", 0, true, { 2, 2, 2, 2 } },
+	{ "1024M", 0, true, { 1, 1, 1, 1 } },
+	{ "1G@0,2G@1", 0, false, { 1, 2, 0, 0 } },
+	{ "3G@3", 0, false, { 0, 0, 0, 3 } },
+	{ "0@2,1G@0\n", 0, false, { 1, 0, 0, 0 } },
+	{ "1048576K@1", 0, false, { 0, 1, 0, 0 } },
+	{ "1", -EINVAL },		/* not a multiple of 1G */
+	{ "1500M", -EINVAL },
+	{ "1G@", -EINVAL },
+	{ "1G@x", -EINVAL },
+	{ "1G@4", -EINVAL },		/* no such node */
+	{ "1G@99999999999", -EINVAL },
+	{ "1G@0,1G@0", -EINVAL },	/* named twice */
+	{ "1G,2G", -EINVAL },		/* "every node" twice */
+	{ "1G@0,2G", -EINVAL },		/* both forms */
+	{ "1G@0,", -EINVAL },
+	{ ",1G", -EINVAL },
+	{ "-1G", -EINVAL },
+	{ "G", -EINVAL },
+	{ "1Gx", -EINVAL },
+	{ "1G@0;1G@1", -EINVAL },
+	{ "1G\nx", -EINVAL },
+};
+
+/* Reservation strings: what each good one asks for, and why bad ones fail. */
+static void sp_test_reserve_parse(struct kunit *test)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < ARRAY_SIZE(sp_test_resvs); i++) {
+		const struct sp_test_resv *c = &sp_test_resvs[i];
+		u64 sizes[4];
+		const char *why;
+		bool every;
+		int err;
+
+		err = sp_reserve_parse(c->str, sizes, 4, &every, &why);
+		KUNIT_EXPECT_EQ_MSG(test, err, c->err, "\"%s\"", c->str);
+		if (err) {
+			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "\"%s\"", c->str);
+			continue;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, every, c->every, "\"%s\"", c->str);
+		for (j = 0; j < 4; j++)
+			KUNIT_EXPECT_EQ_MSG(test, sizes[j], c->gib[j] * SZ_1G,
+					    "\"%s\" node %u", c->str, j);
+	}
+}
+
+/*
+ * A 1G block for a test: a PUD-aligned run of free pages on some node, as
+ * the run-time reservation takes one.  NULL if no node has one free.
+ */
+static struct page *sp_test_get_block(struct kunit *test)
+{
+	struct page *page;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY) {
+		page = alloc_contig_pages(SP_BLOCK_PAGES, GFP_KERNEL |
+					  __GFP_THISNODE | __GFP_NOWARN, nid,
+					  NULL);
+		if (page)
+			return page;
+	}
+	return NULL;
+}
+
+/*
+ * A block goes into the pool with its direct-map entry unchanged in
+ * size, only not present; it serves pages before an empty grown region
+ * does; it goes back only whole, once every page is free, and its mapping
+ * comes back as it was.  Neither the shrinker's path nor max_regions
+ * touch it.
+ */
+static void sp_test_block(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 1, 0);
+	struct secretpool_stats st;
+	struct sp_region *r;
+	struct page *block, *page;
+	int nid, level;
+
+	block = sp_test_get_block(test);
+	if (!block)
+		kunit_skip(test, "no free 1G-aligned range on any node");
+	nid = page_to_nid(block);
+	level = sp_direct_map_level(block);
+	KUNIT_EXPECT_TRUE(test, kernel_page_present(block));
+
+	/* An empty region taken from the buddy allocator first. */
+	KUNIT_ASSERT_EQ(test, sp_pool_grow(t->pool, nid, GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, sp_pool_add_block(t->pool, block, false), 0);
+	KUNIT_EXPECT_FALSE(test, kernel_page_present(block));
+	KUNIT_EXPECT_FALSE(test, kernel_page_present(block + SP_BLOCK_PAGES - 1));
+	KUNIT_EXPECT_EQ(test, sp_direct_map_level(block), level);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.blocks, 1UL);
+	KUNIT_EXPECT_EQ(test, st.blocks_1g, level == SP_LEVEL_1G ? 1UL : 0UL);
+	KUNIT_EXPECT_EQ(test, st.regions, SP_BLOCK_REGIONS + 1UL);
+	KUNIT_EXPECT_EQ(test, st.reserved_free, SP_BLOCK_PAGES);
+	KUNIT_EXPECT_EQ(test, st.free, SP_BLOCK_PAGES + SP_REGION_PAGES);
+
+	/* Reserved memory first: the grown region can go back. */
+	page = sp_test_alloc(test, nid, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	r = sp_pool_region_of(t->pool, page);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_EXPECT_PTR_EQ(test, r->block, sp_pool_region_of(t->pool, block)->block);
+	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.regions, (unsigned long)SP_BLOCK_REGIONS);
+	KUNIT_EXPECT_EQ(test, st.in_use, 1UL);
+	KUNIT_EXPECT_EQ(test, st.sparse, 1UL);
+	KUNIT_EXPECT_TRUE(test, sp_pool_busy(t->pool));
+
+	/* max_regions (1) counts grown regions: the pool may still grow. */
+	KUNIT_EXPECT_EQ(test, sp_pool_grow(t->pool, nid, GFP_KERNEL), 0);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+
+	/* Not while a page is in use; then whole, its mapping as it was. */
+	KUNIT_EXPECT_EQ(test, sp_pool_unreserve(t->pool, nid, 1), 0U);
+	sp_page_fill(page, 0xa5);
+	sp_test_free_all(test);
+	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0), 0UL);
+	KUNIT_EXPECT_EQ(test, sp_pool_unreserve(t->pool, nid, 1), 1U);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.blocks, 0UL);
+	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
+	KUNIT_EXPECT_EQ(test, st.free, 0UL);
+	KUNIT_EXPECT_EQ(test, st.reserved_free, 0UL);
+	KUNIT_EXPECT_FALSE(test, sp_pool_busy(t->pool));
+	KUNIT_EXPECT_NULL(test, sp_pool_region_of(t->pool, block));
+	KUNIT_EXPECT_TRUE(test, kernel_page_present(block));
+	KUNIT_EXPECT_TRUE(test, kernel_page_present(block + SP_BLOCK_PAGES - 1));
+	KUNIT_EXPECT_EQ(test, sp_direct_map_level(block), level);
+}
+
 static struct kunit_case secretpool_test_cases[] = {
 	KUNIT_CASE(sp_test_accounting),
 	KUNIT_CASE(sp_test_audit_catches_lost_page),
@@ -963,6 +1118,8 @@ static struct kunit_case secretpool_test_cases[] = {
 	KUNIT_CASE(sp_test_freeze),
 	KUNIT_CASE(sp_test_two_nodes),
 	KUNIT_CASE(sp_test_nodemask),
+	KUNIT_CASE(sp_test_reserve_parse),
+	KUNIT_CASE(sp_test_block),
 	{}
 };
 
