@@ -15,6 +15,7 @@
  *  - every page is charged to the owner's RLIMIT_MEMLOCK when it is first
  *    faulted in (SIGBUS past the limit) and is removed from the kernel's
  *    direct map, so GUP, ptrace() and process_vm_readv() cannot reach it;
+ *    MAP_POPULATE does not fault pages in (GUP refuses secret mappings);
  *  - pages are never swapped, migrated or dumped (VM_DONTDUMP), and
  *    hibernation is refused while any secretmem file is open.
  *
@@ -31,7 +32,11 @@
  *  - a page with a memory error is never mapped back or zeroed when it
  *    leaves its file; it stays out of the direct map and out of use;
  *  - hibernation is also refused while the pool holds pages it cannot
- *    give back at once (mm/secretpool.c empties it otherwise).
+ *    give back at once (mm/secretpool.c empties it otherwise);
+ *  - fallocate(fd, 0, offset, len) gives the file its pages up front,
+ *    charged then, failing with EAGAIN or ENOMEM instead of a SIGBUS at a
+ *    later fault (upstream refuses fallocate(); other modes still get
+ *    EOPNOTSUPP).
  *
  * What differs is where the pages come from.  With CONFIG_SECRETMEM_POOL
  * and the pool switched on (mm/secretpool.c), pages come zeroed and already
@@ -147,22 +152,23 @@ static void secretmem_unaccount_pages(struct secretmem_inode_state *state,
 }
 
 /*
- * A zeroed page that is not in the direct map, on a node the mapping's
- * memory policy and the task's cpuset allow: from the pool if it can,
- * otherwise allocated and unmapped on its own (upstream's way, which splits
- * the direct map around it and flushes every CPU's TLB).
+ * A zeroed page that is not in the direct map, on a node the memory policy
+ * of the mapping @vma at @addr (of the task, for a NULL @vma) and the
+ * task's cpuset allow: from the pool if it can, otherwise allocated and
+ * unmapped on its own (upstream's way, which splits the direct map around
+ * it and flushes every CPU's TLB).
  */
-static struct page *secretmem_alloc_page(struct vm_fault *vmf, gfp_t gfp,
+static struct page *secretmem_alloc_page(struct vm_area_struct *vma,
+					 unsigned long addr, gfp_t gfp,
 					 bool *from_pool)
 {
 	struct mempolicy *mpol;
 	nodemask_t *nodemask;
 	struct folio *folio;
-	unsigned long addr;
 	struct page *page;
 	int nid;
 
-	nid = vma_policy_node(vmf->vma, vmf->address, gfp, &mpol, &nodemask);
+	nid = vma_policy_node(vma, addr, gfp, &mpol, &nodemask);
 	page = secretpool_alloc_page(nid, nodemask, gfp);
 	mpol_cond_put(mpol);
 	if (page) {
@@ -171,8 +177,10 @@ static struct page *secretmem_alloc_page(struct vm_fault *vmf, gfp_t gfp,
 	}
 
 	*from_pool = false;
-	folio = vma_alloc_folio(gfp | __GFP_ZERO, 0, vmf->vma, vmf->address,
-				false);
+	if (vma)
+		folio = vma_alloc_folio(gfp | __GFP_ZERO, 0, vma, addr, false);
+	else
+		folio = folio_alloc(gfp | __GFP_ZERO, 0);
 	if (!folio)
 		return NULL;
 	page = &folio->page;
@@ -213,6 +221,57 @@ static void secretmem_free_page(struct page *page, bool from_pool)
 	put_page(page);
 }
 
+/*
+ * Put @page, new from secretmem_alloc_page(), at @offset of @mapping: in
+ * the page cache, charged to the memory cgroup, and on the unevictable
+ * LRU, locked.  On error the page has been given back: -EEXIST if another
+ * task put a page there first, -ENOMEM if the page cache or the memory
+ * cgroup could not take it.
+ */
+static int secretmem_insert_page(struct address_space *mapping,
+				 struct page *page, bool from_pool,
+				 pgoff_t offset, gfp_t gfp)
+{
+	struct folio *folio = page_folio(page);
+	int err;
+
+	/*
+	 * Atomic flag updates: a memory error may mark the page at any time
+	 * (a pool page is not new to the system the way a page fresh from
+	 * the page allocator is).
+	 */
+	folio_mark_uptodate(folio);
+	if (WARN_ON_ONCE(!folio_trylock(folio))) {
+		secretmem_free_page(page, from_pool);
+		return -EBUSY;
+	}
+	/*
+	 * The memory cgroup gets no say in who else should go: past its
+	 * limit the charge fails (__GFP_RETRY_MAYFAIL) and so does the fault.
+	 */
+	err = __filemap_add_folio(mapping, folio, offset,
+				  gfp | __GFP_RETRY_MAYFAIL, NULL);
+	if (unlikely(err)) {
+		folio_unlock(folio);
+		/*
+		 * This page was never mapped, so it goes straight back where
+		 * it came from.
+		 */
+		secretmem_free_page(page, from_pool);
+		return err;
+	}
+	/*
+	 * On the unevictable LRU before anyone can write a secret into it,
+	 * not only once this CPU's LRU batch fills up: dump filters skip LRU
+	 * pages.
+	 */
+	migrate_disable();
+	folio_add_lru(folio);
+	lru_add_drain();
+	migrate_enable();
+	return 0;
+}
+
 static vm_fault_t secretmem_fault(struct vm_fault *vmf)
 {
 	struct address_space *mapping = vmf->vma->vm_file->f_mapping;
@@ -220,7 +279,6 @@ static vm_fault_t secretmem_fault(struct vm_fault *vmf)
 	struct secretmem_inode_state *state = inode->i_private;
 	pgoff_t offset = vmf->pgoff;
 	gfp_t gfp = vmf->gfp_mask;
-	struct folio *folio;
 	struct page *page;
 	bool from_pool;
 	vm_fault_t ret;
@@ -233,6 +291,7 @@ static vm_fault_t secretmem_fault(struct vm_fault *vmf)
 	filemap_invalidate_lock_shared(mapping);
 
 retry:
+	/* A page reserved with fallocate() is found here: no failure. */
 	page = find_lock_page(mapping, offset);
 	if (page)
 		goto found;
@@ -242,55 +301,21 @@ retry:
 		goto out;
 	}
 
-	page = secretmem_alloc_page(vmf, gfp, &from_pool);
+	page = secretmem_alloc_page(vmf->vma, vmf->address, gfp, &from_pool);
 	if (!page) {
 		secretmem_unaccount_pages(state, 1);
 		ret = VM_FAULT_OOM;
 		goto out;
 	}
 
-	/*
-	 * Atomic flag updates: a memory error may mark the page at any time
-	 * (a pool page is not new to the system the way a page fresh from
-	 * the page allocator is).
-	 */
-	folio = page_folio(page);
-	folio_mark_uptodate(folio);
-	if (WARN_ON_ONCE(!folio_trylock(folio))) {
-		secretmem_unaccount_pages(state, 1);
-		secretmem_free_page(page, from_pool);
-		ret = VM_FAULT_SIGBUS;
-		goto out;
-	}
-	/*
-	 * The memory cgroup gets no say in who else should go: past its
-	 * limit the charge fails (__GFP_RETRY_MAYFAIL) and so does the fault.
-	 */
-	err = __filemap_add_folio(mapping, folio, offset,
-				  gfp | __GFP_RETRY_MAYFAIL, NULL);
+	err = secretmem_insert_page(mapping, page, from_pool, offset, gfp);
 	if (unlikely(err)) {
-		folio_unlock(folio);
 		secretmem_unaccount_pages(state, 1);
-		/*
-		 * Another task put a page at this offset first (-EEXIST), or
-		 * there was no memory for the page cache: this page was never
-		 * mapped, so it goes straight back where it came from.
-		 */
-		secretmem_free_page(page, from_pool);
 		if (err == -EEXIST)
 			goto retry;
 		ret = err == -ENOMEM ? VM_FAULT_SIGBUS : vmf_error(err);
 		goto out;
 	}
-	/*
-	 * On the unevictable LRU before anyone can write a secret into it,
-	 * not only once this CPU's LRU batch fills up: dump filters skip LRU
-	 * pages.
-	 */
-	migrate_disable();
-	folio_add_lru(folio);
-	lru_add_drain();
-	migrate_enable();
 
 found:
 	vmf->page = page;
@@ -337,10 +362,83 @@ bool vma_is_secretmem(struct vm_area_struct *vma)
 	return vma->vm_ops == &secretmem_vm_ops;
 }
 
+/*
+ * fallocate(fd, 0, offset, len): give the file its pages in that range now,
+ * so that faults there find them and cannot fail later.  Each page is
+ * charged as a fault would charge it (RLIMIT_MEMLOCK, the memory cgroup)
+ * and placed by the task's memory policy.  The range must lie within the
+ * size set by ftruncate() (EINVAL otherwise: the size is set once).  Fails
+ * with EAGAIN past RLIMIT_MEMLOCK and ENOMEM without memory; pages given
+ * before the failure stay in the file.  Other modes: EOPNOTSUPP, as
+ * before.
+ */
+static long secretmem_fallocate(struct file *file, int mode, loff_t offset,
+				loff_t len)
+{
+	struct address_space *mapping = file->f_mapping;
+	struct inode *inode = file_inode(file);
+	struct secretmem_inode_state *state = inode->i_private;
+	gfp_t gfp = mapping_gfp_mask(mapping);
+	pgoff_t index, last;
+	struct page *page;
+	bool from_pool;
+	int err = 0;
+
+	if (mode)
+		return -EOPNOTSUPP;
+
+	filemap_invalidate_lock_shared(mapping);
+	if (offset + len > i_size_read(inode)) {
+		err = -EINVAL;
+		goto out;
+	}
+	last = (offset + len - 1) >> PAGE_SHIFT;
+	for (index = offset >> PAGE_SHIFT; index <= last; index++) {
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		page = find_get_page(mapping, index);
+		if (page) {
+			put_page(page);
+			continue;
+		}
+		if (!secretmem_account_page(state)) {
+			err = -EAGAIN;
+			break;
+		}
+		page = secretmem_alloc_page(NULL, 0, gfp, &from_pool);
+		if (!page) {
+			secretmem_unaccount_pages(state, 1);
+			err = -ENOMEM;
+			break;
+		}
+		err = secretmem_insert_page(mapping, page, from_pool, index,
+					    gfp);
+		if (err) {
+			secretmem_unaccount_pages(state, 1);
+			/* A fault put a page there meanwhile: as good. */
+			if (err == -EEXIST) {
+				err = 0;
+				continue;
+			}
+			break;
+		}
+		/* The page cache holds it now; this was the allocation's. */
+		unlock_page(page);
+		put_page(page);
+		cond_resched();
+	}
+out:
+	filemap_invalidate_unlock_shared(mapping);
+	return err;
+}
+
 /* No .read_iter, .write_iter or .splice_*: file I/O is refused. */
 static const struct file_operations secretmem_fops = {
 	.release	= secretmem_release,
 	.mmap		= secretmem_mmap,
+	.fallocate	= secretmem_fallocate,
 };
 
 static int secretmem_migrate_folio(struct address_space *mapping,

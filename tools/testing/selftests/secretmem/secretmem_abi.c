@@ -106,12 +106,102 @@ TEST_F(secretmem, file_io_refused)
 	EXPECT_GT(0, pwrite(self->fd, buf, sizeof(buf), 0));
 }
 
-TEST_F(secretmem, fallocate_not_supported)
+/*
+ * fallocate() mode 0 gives the file its pages within its size; beyond the
+ * size it is EINVAL (the size is set once), and every other mode is
+ * EOPNOTSUPP, as upstream answers every fallocate().
+ */
+TEST_F(secretmem, fallocate_modes)
 {
-	ASSERT_EQ(0, ftruncate(self->fd, self->page));
+	static const int modes[] = {
+		FALLOC_FL_KEEP_SIZE,
+		FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		FALLOC_FL_ZERO_RANGE,
+		FALLOC_FL_COLLAPSE_RANGE,
+		FALLOC_FL_INSERT_RANGE,
+	};
+	unsigned int i;
+
+	ASSERT_EQ(0, ftruncate(self->fd, 2 * self->page));
 	errno = 0;
-	EXPECT_EQ(-1, fallocate(self->fd, 0, 0, 2 * self->page));
-	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, fallocate(self->fd, 0, 0, 3 * self->page));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, fallocate(self->fd, 0, 2 * self->page, 1));
+	EXPECT_EQ(EINVAL, errno);
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		errno = 0;
+		EXPECT_EQ(-1, fallocate(self->fd, modes[i], 0, self->page));
+		EXPECT_EQ(EOPNOTSUPP, errno) TH_LOG("mode %#x", modes[i]);
+	}
+	EXPECT_EQ(0, fallocate(self->fd, 0, 0, 2 * self->page));
+	/* Again: the pages are there already, nothing more is charged. */
+	EXPECT_EQ(0, fallocate(self->fd, 0, self->page / 2, self->page));
+}
+
+/*
+ * Pages given by fallocate() are charged to RLIMIT_MEMLOCK then: past the
+ * limit the call fails with EAGAIN, keeping the pages it gave before, and
+ * with the limit used up, faults on those pages still succeed (they find
+ * the pages, zeroed) while the first fault beyond them gets SIGBUS.  With
+ * the pool on, the pages come from the pool at fallocate() time, and the
+ * faults take nothing more from it.
+ */
+TEST_F(secretmem, fallocate_reserves_pages)
+{
+	struct rlimit rl = { .rlim_cur = 8 * self->page,
+			     .rlim_max = 8 * self->page };
+	int status;
+	pid_t child;
+
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		struct pool_stats st0, st1, st2;
+		bool pool = variant->pool == 1;
+		int fd, i;
+		char *p;
+
+		/* In a child, so the limit does not outlive the test. */
+		if (setrlimit(RLIMIT_MEMLOCK, &rl))
+			_exit(10);
+		fd = sys_memfd_secret(0);
+		if (fd < 0 || ftruncate(fd, 16 * self->page))
+			_exit(11);
+		if (pool && pool_stats(&st0))
+			_exit(12);
+		errno = 0;
+		if (fallocate(fd, 0, 0, 12 * self->page) != -1 || errno != EAGAIN)
+			_exit(13);
+		if (pool && pool_stats(&st1))
+			_exit(12);
+		p = mmap(NULL, 16 * self->page, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			_exit(14);
+		for (i = 0; i < 8; i++) {
+			if (peek(p + i * self->page + 5))
+				_exit(30 + i);
+			if (write_faults(p + i * self->page, 1))
+				_exit(40 + i);
+		}
+		if (!write_faults(p + 8 * self->page, 1))
+			_exit(15);
+		if (pool) {
+			if (pool_stats(&st2))
+				_exit(12);
+			/* Other tasks may take pages meanwhile: at least. */
+			if (st1.in_use - st0.in_use < 8)
+				_exit(16);
+			if (st2.in_use != st1.in_use)
+				_exit(17);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("step %d (see the test)", WEXITSTATUS(status));
 }
 
 TEST_F(secretmem, size_set_once)
