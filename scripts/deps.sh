@@ -12,7 +12,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PKGS="
 	linux-source-6.1
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
-	kmod rsync python3 perl ccache quilt sparse
+	kmod rsync python3 perl ccache quilt sparse git patch
 	qemu-system-x86 busybox-static
 	libcap-dev
 	stress-ng fio linux-perf gnuplot-nox
