@@ -170,17 +170,23 @@ static struct page *secretmem_alloc_page(struct vm_area_struct *vma,
 
 	nid = vma_policy_node(vma, addr, gfp, &mpol, &nodemask);
 	page = secretpool_alloc_page(nid, nodemask, gfp);
-	mpol_cond_put(mpol);
 	if (page) {
+		mpol_cond_put(mpol);
 		*from_pool = true;
 		return page;
 	}
 
 	*from_pool = false;
+	/*
+	 * A mapping's policy is looked up again (its interleave node comes
+	 * from the address); the task's is not, so that an interleave
+	 * policy moves on once per page.
+	 */
 	if (vma)
 		folio = vma_alloc_folio(gfp | __GFP_ZERO, 0, vma, addr, false);
 	else
-		folio = folio_alloc(gfp | __GFP_ZERO, 0);
+		folio = __folio_alloc(gfp | __GFP_ZERO, 0, nid, nodemask);
+	mpol_cond_put(mpol);
 	if (!folio)
 		return NULL;
 	page = &folio->page;
@@ -368,9 +374,9 @@ bool vma_is_secretmem(struct vm_area_struct *vma)
  * charged as a fault would charge it (RLIMIT_MEMLOCK, the memory cgroup)
  * and placed by the task's memory policy.  The range must lie within the
  * size set by ftruncate() (EINVAL otherwise: the size is set once).  Fails
- * with EAGAIN past RLIMIT_MEMLOCK and ENOMEM without memory; pages given
- * before the failure stay in the file.  Other modes: EOPNOTSUPP, as
- * before.
+ * with EAGAIN past RLIMIT_MEMLOCK and ENOMEM without memory, EINTR on a
+ * fatal signal; pages given before the failure stay in the file.  Other
+ * modes: EOPNOTSUPP, as before.
  */
 static long secretmem_fallocate(struct file *file, int mode, loff_t offset,
 				loff_t len)
@@ -599,8 +605,11 @@ static int __init secretmem_init(void)
 		return 0;
 
 	secretmem_mnt = kern_mount(&secretmem_fs);
-	if (IS_ERR(secretmem_mnt))
+	if (IS_ERR(secretmem_mnt)) {
+		/* No pool either: memory set aside for it is let go. */
+		secretpool_give_up();
 		return PTR_ERR(secretmem_mnt);
+	}
 
 	/* No secretmem mapping may ever be executable. */
 	secretmem_mnt->mnt_flags |= MNT_NOEXEC;

@@ -41,9 +41,12 @@
  * nor the shrinker nor switching the pool off touch them.  The whole block
  * goes back when asked (sp_pool_unreserve()) and only once every page of
  * it is free, mapped back with one call (its PUD entry restored) and
- * handed to the buddy allocator.  The pool holding a block keeps
- * hibernation away, as a page in use does (sp_pool_busy()): the snapshot
- * would have to map the block's pages to look at them.
+ * handed to the buddy allocator.  A hibernation gives every block back as
+ * it gives every region back (the snapshot must not meet an unmapped
+ * page) and takes as many back with alloc_contig_pages() when it is over,
+ * in the kernel that resumes too; so reserved memory never keeps a
+ * hibernation, or the resume of one, away.  Where the memory comes from
+ * after that is up to the page allocator; what cannot be had is reported.
  *
  * A per-CPU cache (struct sp_pcp) holds a few free pages of one node, so
  * the common fault takes only its CPU's lock: no shared lock, no CPA, no
@@ -481,16 +484,15 @@ static void sp_node_free_add(struct sp_nodepool *n, struct sp_region *r,
 		n->nr_free_reserved += delta;
 }
 
-/*
- * Regions of node @n taken from the buddy allocator one at a time.  Read
- * without the lock, for decisions that are only a matter of degree.
- */
+/* Regions of node @n taken from the buddy allocator one at a time. */
 static unsigned long sp_node_grown_regions(struct sp_nodepool *n)
 {
-	unsigned long regions = READ_ONCE(n->nr_regions);
-	unsigned long reserved = READ_ONCE(n->nr_blocks) * SP_BLOCK_REGIONS;
+	unsigned long grown;
 
-	return regions > reserved ? regions - reserved : 0;
+	spin_lock(&n->lock);
+	grown = n->nr_regions - n->nr_blocks * SP_BLOCK_REGIONS;
+	spin_unlock(&n->lock);
+	return grown;
 }
 
 /**
@@ -596,6 +598,21 @@ static struct page *sp_node_take_one(struct secretpool *pool,
 }
 
 /*
+ * Put @nr pages that an error path took out of the direct map back in.
+ * If even that fails, they must never reach the page allocator: they are
+ * kept for good (leaked, with their references) and reported.  Returns
+ * true if they were kept.
+ */
+static bool sp_map_back_or_keep(struct page *page, unsigned int nr)
+{
+	if (!set_direct_map_valid_noflush(page, nr, true))
+		return false;
+	pr_err("cannot map %u pages at pfn %#lx back after an error; keeping them\n",
+	       nr, page_to_pfn(page));
+	return true;
+}
+
+/*
  * Add one region to node @nid unless, once this task holds the node's
  * grow_lock, the node already has @below or more free pages (another task
  * grew it while this one waited).  See sp_pool_grow().
@@ -660,7 +677,8 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	err = set_direct_map_valid_noflush(page, SP_REGION_PAGES, false);
 	if (err) {
 		/* Undo whatever part of the range did change. */
-		set_direct_map_valid_noflush(page, SP_REGION_PAGES, true);
+		if (sp_map_back_or_keep(page, SP_REGION_PAGES))
+			goto keep_block;
 		goto free_block;
 	}
 	addr = (unsigned long)page_address(page);
@@ -670,7 +688,8 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	err = xa_insert(&pool->regions, r->pfn >> SP_REGION_ORDER, r,
 			GFP_KERNEL);
 	if (err) {
-		set_direct_map_valid_noflush(page, SP_REGION_PAGES, true);
+		if (sp_map_back_or_keep(page, SP_REGION_PAGES))
+			goto keep_block;
 		goto free_block;
 	}
 
@@ -695,6 +714,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 free_block:
 	for (i = 0; i < SP_REGION_PAGES; i++)
 		__free_page(page + i);
+keep_block:
 	kfree(r);
 out:
 	mutex_unlock(&n->grow_lock);
@@ -889,8 +909,10 @@ unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
  * whole block (sp_pool_unreserve()).  May sleep.
  *
  * Return: 0, -EINVAL if @page is not aligned, -EBUSY while the pool is
- * frozen, -ENOMEM, or the CPA error.  On error the pages are the caller's
- * again, in the direct map.
+ * frozen, -ENOMEM, or the CPA error; the pages are the caller's again, in
+ * the direct map.  -EFAULT if the block could not even be mapped back
+ * after an error: the pool keeps its pages for good (reported), and the
+ * caller must not touch them.
  */
 int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot)
 {
@@ -934,7 +956,8 @@ int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot)
 	b->level_before = sp_direct_map_level(page);
 	err = set_direct_map_valid_noflush(page, SP_BLOCK_PAGES, false);
 	if (err) {
-		set_direct_map_valid_noflush(page, SP_BLOCK_PAGES, true);
+		if (sp_map_back_or_keep(page, SP_BLOCK_PAGES))
+			err = -EFAULT;
 		goto unlock;
 	}
 	addr = (unsigned long)page_address(page);
@@ -987,7 +1010,8 @@ int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot)
 unindex:
 	while (i--)
 		xa_erase(&pool->regions, b->regions[i].pfn >> SP_REGION_ORDER);
-	set_direct_map_valid_noflush(page, SP_BLOCK_PAGES, true);
+	if (sp_map_back_or_keep(page, SP_BLOCK_PAGES))
+		err = -EFAULT;
 unlock:
 	mutex_unlock(&n->grow_lock);
 	kvfree(b->regions);
@@ -1066,7 +1090,8 @@ static bool sp_block_release(struct secretpool *pool, struct sp_block *b)
  * Only blocks whose every page is on a free list (or poisoned) go; pages
  * in CPU caches keep their block (sp_pool_drain() first to include them).
  * A block goes back whole: mapped back with one call, which restores its
- * 1G entry, and its pages given to the buddy allocator.  May sleep.
+ * 1G entry (around poisoned pages, which stay out, region by region), and
+ * its pages given to the buddy allocator.  May sleep.
  *
  * Return: the number of blocks given back.
  */
@@ -1107,6 +1132,45 @@ unsigned int sp_pool_unreserve(struct secretpool *pool, int nid,
 		spin_unlock(&n->lock);
 	}
 	return done;
+}
+
+/**
+ * sp_pool_take_block() - take a new block for a node from the page allocator
+ * @pool: the pool
+ * @nid: the node
+ *
+ * Takes a free 1G-aligned range of the node's ZONE_NORMAL with
+ * alloc_contig_pages() (which moves movable pages out of the way) and
+ * gives it to the pool with sp_pool_add_block().  The low zones are left
+ * alone: a block is 1G of them for good.  May sleep, for long.
+ *
+ * Return: 0, -EOPNOTSUPP without CONFIG_CONTIG_ALLOC or where blocks are
+ * not 1G, -ENOMEM if no range could be had, or sp_pool_add_block()'s
+ * error.
+ */
+int sp_pool_take_block(struct secretpool *pool, int nid)
+{
+#ifdef CONFIG_CONTIG_ALLOC
+	struct page *page;
+	int err;
+
+	if (!sp_blocks_supported())
+		return -EOPNOTSUPP;
+	page = alloc_contig_pages(SP_BLOCK_PAGES, GFP_KERNEL | __GFP_THISNODE |
+				  __GFP_NOWARN, nid, NULL);
+	if (!page)
+		return -ENOMEM;
+	if (page_zonenum(page) != ZONE_NORMAL) {
+		free_contig_range(page_to_pfn(page), SP_BLOCK_PAGES);
+		return -ENOMEM;
+	}
+	err = sp_pool_add_block(pool, page, false);
+	if (err && err != -EFAULT)
+		free_contig_range(page_to_pfn(page), SP_BLOCK_PAGES);
+	return err;
+#else
+	return -EOPNOTSUPP;
+#endif
 }
 
 /**
@@ -1772,9 +1836,8 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid,
  * @pool: the pool
  *
  * Return: true if a page is in use or pending, a region could not be
- * mapped back, a poisoned page was retired, or the pool holds a block
- * (reserved memory is given back only when asked); free pages of other
- * regions do not count (sp_pool_freeze() gives them back).
+ * mapped back, or a poisoned page was retired; free pages do not count,
+ * reserved ones included (sp_pool_freeze() gives them back).
  */
 bool sp_pool_busy(struct secretpool *pool)
 {
@@ -1792,7 +1855,6 @@ bool sp_pool_busy(struct secretpool *pool)
 		 */
 		if (atomic_long_read(&n->in_use) > 0 ||
 		    READ_ONCE(n->nr_pending) || READ_ONCE(n->nr_stuck) ||
-		    READ_ONCE(n->nr_blocks) ||
 		    atomic_long_read(&n->retired))
 			return true;
 	}
@@ -1805,8 +1867,9 @@ bool sp_pool_busy(struct secretpool *pool)
  *
  * Stops the pool from serving and growing, waits for growers that started
  * before, empties the CPU caches, recycles every pending page that can be
- * and gives back every empty region.  If the pool still holds anything,
- * it thaws again.  May sleep.
+ * and gives back every empty region and every block, counting the blocks
+ * to take back when it thaws.  If the pool still holds anything, it thaws
+ * again.  May sleep.
  *
  * Return: 0 if the pool is empty and frozen (sp_pool_thaw() ends it),
  * -EBUSY if it holds pages it could not give back.
@@ -1825,8 +1888,11 @@ int sp_pool_freeze(struct secretpool *pool)
 	/* LRU batches may hold the last other references to pending pages. */
 	lru_add_drain_all();
 	sp_pool_drain(pool, NUMA_NO_NODE);
-	for_each_node(nid)
+	for_each_node(nid) {
 		sp_pool_shrink(pool, nid, ULONG_MAX, 0);
+		pool->nodes[nid]->retake += sp_pool_unreserve(pool, nid,
+							      UINT_MAX);
+	}
 
 	for_each_node(nid) {
 		struct sp_nodepool *n = pool->nodes[nid];
@@ -1852,14 +1918,28 @@ int sp_pool_freeze(struct secretpool *pool)
 /**
  * sp_pool_thaw() - let a frozen pool serve and grow again
  * @pool: the pool
+ *
+ * Takes back as many blocks as sp_pool_freeze() gave back, from the page
+ * allocator (sp_pool_take_block()); what cannot be had is reported.  May
+ * sleep.
  */
 void sp_pool_thaw(struct secretpool *pool)
 {
 	int nid;
 
 	WRITE_ONCE(pool->frozen, false);
-	for_each_node(nid)
-		sp_node_kick(pool->nodes[nid], 0);
+	for_each_node(nid) {
+		struct sp_nodepool *n = pool->nodes[nid];
+		unsigned long want = n->retake, got = 0;
+
+		n->retake = 0;
+		while (got < want && !sp_pool_take_block(pool, nid))
+			got++;
+		if (got < want)
+			pr_warn("node %d: %lu of %lu reserved blocks given back for hibernation could not be taken back\n",
+				nid, want - got, want);
+		sp_node_kick(n, 0);
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -1893,14 +1973,17 @@ static void sp_node_work(struct work_struct *work)
 		       !__sp_pool_grow(pool, n->nid, GFP_KERNEL, low))
 			cond_resched();
 	} else {
-		if (READ_ONCE(n->nr_free) > high)
-			sp_pool_shrink(pool, n->nid,
-				       READ_ONCE(n->nr_free) - high, low);
+		/* One reading each: the counts move meanwhile. */
+		unsigned long free = READ_ONCE(n->nr_free);
+		unsigned long grown;
+
+		if (free > high)
+			sp_pool_shrink(pool, n->nid, free - high, low);
 		/* max_regions may have been lowered. */
-		if (max && sp_node_grown_regions(n) > max)
+		grown = sp_node_grown_regions(n);
+		if (max && grown > max)
 			sp_pool_shrink(pool, n->nid,
-				       (sp_node_grown_regions(n) - max) *
-				       SP_REGION_PAGES, 0);
+				       (grown - max) * SP_REGION_PAGES, 0);
 	}
 
 	if (!READ_ONCE(n->nr_pending)) {
@@ -2383,8 +2466,8 @@ bool secretpool_release_folio(struct folio *folio)
 /**
  * secretpool_busy() - whether the default pool keeps hibernation away
  *
- * Return: true while the pool holds a page in use or pending, or a region
- * it could not map back (see sp_pool_busy()).
+ * Return: true while the pool holds a page in use or pending, a region it
+ * could not map back or a retired page (see sp_pool_busy()).
  */
 bool secretpool_busy(void)
 {
@@ -2451,17 +2534,6 @@ static int sp_param_set_uint(const char *val, const struct kernel_param *kp)
 }
 
 #ifdef CONFIG_HIBERNATION
-/* Blocks the default pool holds, on all nodes. */
-static unsigned long sp_default_blocks(void)
-{
-	unsigned long blocks = 0;
-	int nid;
-
-	for_each_node(nid)
-		blocks += sp_pool_nr_blocks(sp_default, nid);
-	return blocks;
-}
-
 static int sp_pm_notify(struct notifier_block *nb, unsigned long action,
 			void *data)
 {
@@ -2472,13 +2544,10 @@ static int sp_pm_notify(struct notifier_block *nb, unsigned long action,
 	case PM_RESTORE_PREPARE:
 		err = sp_pool_freeze(sp_default);
 		if (err) {
-			if (sp_default_blocks())
-				pr_info("hibernation refused: the pool holds reserved memory (write 0 to /sys/module/secretpool/parameters/reserve first)\n");
-			else
-				pr_info("hibernation refused: secret pages are still in use or pending\n");
+			pr_info("hibernation refused: secret pages are still in use or pending\n");
 			return notifier_from_errno(err);
 		}
-		pr_info("hibernation: the pool gave every region back and is frozen\n");
+		pr_info("hibernation: the pool gave every region and reserved block back and is frozen\n");
 		return NOTIFY_OK;
 	case PM_POST_HIBERNATION:
 	case PM_POST_RESTORE:

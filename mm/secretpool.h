@@ -24,6 +24,7 @@
 #include <linux/xarray.h>
 #include <linux/shrinker.h>
 #include <linux/atomic.h>
+#include <linux/sizes.h>
 
 struct page;
 struct folio;
@@ -157,6 +158,7 @@ bool secretpool_free_page(struct page *page);
 bool secretpool_release_folio(struct folio *folio);
 bool secretpool_busy(void);
 bool secretpool_clear_page(struct page *page);
+void secretpool_give_up(void);
 
 /* --- the instance interface (the default pool is one instance) --- */
 
@@ -250,6 +252,8 @@ struct sp_block {
  * @nr_stuck: regions on @stuck
  * @nr_releasing: regions taken off @lists by sp_pool_shrink() and not yet
  *	mapped back and freed (or put on @stuck)
+ * @retake: blocks sp_pool_freeze() gave back, for sp_pool_thaw() to take
+ *	again (only those two touch it; the PM core runs them one at a time)
  * @in_use: pages of this node's regions handed out and not back yet
  * @grow_lock: one grower per node at a time; taken before @lock
  * @work: background recycling, growing and shrinking
@@ -279,6 +283,7 @@ struct sp_nodepool {
 	unsigned long nr_poisoned;
 	unsigned long nr_stuck;
 	unsigned long nr_releasing;
+	unsigned long retake;
 	atomic_long_t in_use;
 	struct mutex grow_lock;		/* one grower; before @lock */
 	struct delayed_work work;
@@ -385,6 +390,22 @@ int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot);
 unsigned int sp_pool_unreserve(struct secretpool *pool, int nid,
 			       unsigned int nr);
 unsigned long sp_pool_nr_blocks(struct secretpool *pool, int nid);
+int sp_pool_take_block(struct secretpool *pool, int nid);
+
+/*
+ * Blocks are 1G and hold regions: what the reservation's syntax assumes
+ * (x86-64 with 4K pages; not a folded PUD, nor arm64's 64G or 4T ones).
+ */
+#if PUD_SHIFT == 30 && PUD_SHIFT > PMD_SHIFT
+#define SP_BLOCKS_SUPPORTED	true
+#else
+#define SP_BLOCKS_SUPPORTED	false
+#endif
+
+static inline bool sp_blocks_supported(void)
+{
+	return SP_BLOCKS_SUPPORTED;
+}
 
 /* --- the boot reservation and its knob (mm/secretpool_reserve.c) --- */
 
@@ -437,6 +458,10 @@ static inline bool secretpool_busy(void)
 static inline bool secretpool_clear_page(struct page *page)
 {
 	return false;
+}
+
+static inline void secretpool_give_up(void)
+{
 }
 
 #endif /* CONFIG_SECRETMEM_POOL */

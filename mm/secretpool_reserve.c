@@ -39,9 +39,15 @@
  * sets the whole reservation: a node not named gets none.  Blocks go back
  * whole and only once every page of theirs is free (-EBUSY otherwise,
  * after giving back what could go); new blocks are taken with
- * alloc_contig_pages(), which may fail on a fragmented node (-ENOMEM).
- * sp_reserve_mutex serialises the writers; the pool's own locks protect
- * the blocks.
+ * alloc_contig_pages() from ZONE_NORMAL, which may fail on a fragmented
+ * node (-ENOMEM).  sp_reserve_mutex serialises the writers; the pool's
+ * own locks protect the blocks.  A write runs under the module
+ * parameters' lock, so other parameters wait for it: taking or giving
+ * back a block takes a while (zeroing 1G, moving pages).
+ *
+ * A block set aside at boot in ZONE_MOVABLE or across two zones goes to
+ * the buddy allocator instead; so does every block when memfd_secret()
+ * fails to start (secretpool_give_up()).
  */
 
 #define pr_fmt(fmt) "secretpool: " fmt
@@ -55,6 +61,8 @@
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
+#include <linux/page-isolation.h>
+#include <linux/swap.h>
 #include <linux/secretpool.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -78,6 +86,35 @@ static const char *sp_reserve_cmdline;
 static bool sp_reserve_live;
 static DEFINE_MUTEX(sp_reserve_mutex);
 
+/*
+ * A size at *@p: decimal digits and an optional suffix K, M, G, T, P or E
+ * (either case), as memparse() reads them, but refused (-ERANGE) rather
+ * than wrapped when it does not fit in 64 bits.  *@p moves past it.
+ */
+static int sp_reserve_size(const char **p, u64 *size)
+{
+	static const char suffixes[] = "kmgtpe";
+	const char *s = *p, *suffix;
+	unsigned int shift = 0;
+	u64 num = 0;
+
+	while (isdigit(*s)) {
+		if (num > div_u64(U64_MAX - (*s - '0'), 10))
+			return -ERANGE;
+		num = num * 10 + (*s++ - '0');
+	}
+	suffix = *s ? strchr(suffixes, tolower(*s)) : NULL;
+	if (suffix) {
+		shift = 10 * (suffix - suffixes + 1);
+		s++;
+	}
+	if (num > U64_MAX >> shift)
+		return -ERANGE;
+	*size = num << shift;
+	*p = s;
+	return 0;
+}
+
 /**
  * sp_reserve_parse() - parse a reservation such as "1G" or "1G@0,2G@1"
  * @str: the string; a newline at its end is allowed
@@ -87,7 +124,8 @@ static DEFINE_MUTEX(sp_reserve_mutex);
  * @why: set to the reason when the string is refused
  *
  * An empty string or "0" asks for nothing.  Sizes take the suffixes of
- * memparse() and must be multiples of SP_BLOCK_SIZE.  Either one size
+ * memparse() (K, M, G, T, P, E) and must be multiples of SP_BLOCK_SIZE;
+ * one that does not fit in 64 bits is refused.  Either one size
  * without a node, or any number of SIZE@NODE entries separated by commas,
  * each node at most once.
  *
@@ -107,7 +145,6 @@ int sp_reserve_parse(const char *str, u64 *sizes, unsigned int nr,
 
 	while (*p && *p != '\n') {
 		unsigned int nid = 0;
-		char *end;
 		u64 size;
 
 		if (p != str) {
@@ -121,8 +158,10 @@ int sp_reserve_parse(const char *str, u64 *sizes, unsigned int nr,
 			*why = "a size such as 1G is expected";
 			return -EINVAL;
 		}
-		size = memparse(p, &end);
-		p = end;
+		if (sp_reserve_size(&p, &size)) {
+			*why = "a size is too large";
+			return -EINVAL;
+		}
 		if (size % SP_BLOCK_SIZE) {
 			*why = "sizes are multiples of 1G";
 			return -EINVAL;
@@ -215,6 +254,11 @@ void __init secretpool_reserve_boot(void)
 
 	if (!*str || !strcmp(str, "0"))
 		return;
+	if (!sp_blocks_supported()) {
+		pr_info("reserve=%s ignored: blocks of the page-table level above PMDs are not 1G here\n",
+			str);
+		return;
+	}
 	if (!secretmem_boot_enabled()) {
 		pr_info("reserve=%s ignored: memfd_secret() is off (boot with secretmem.enable=1)\n",
 			str);
@@ -260,6 +304,7 @@ void __init secretpool_reserve_boot(void)
 static void __init sp_reserve_adopt_one(struct secretpool *pool,
 					struct page *page)
 {
+	struct page *last = page + SP_BLOCK_PAGES - 1;
 	phys_addr_t phys = page_to_phys(page);
 	unsigned long i;
 	int err = -ENODEV;
@@ -268,10 +313,26 @@ static void __init sp_reserve_adopt_one(struct secretpool *pool,
 		ClearPageReserved(page + i);
 	for (i = 0; i < SP_BLOCK_PAGES; i += SP_REGION_PAGES)
 		adjust_managed_page_count(page + i, SP_REGION_PAGES);
+	/*
+	 * memblock marks no migrate type where it did not free: movable,
+	 * so that the block, when it goes to the buddy allocator, is not
+	 * 1G of free lists for unmovable allocations.
+	 */
+	for (i = 0; i < SP_BLOCK_PAGES; i += pageblock_nr_pages)
+		set_pageblock_migratetype(page + i, MIGRATE_MOVABLE);
 
-	if (pool)
+	/*
+	 * memblock knows no ZONE_MOVABLE (kernelcore=, movablecore=): a
+	 * block there would keep its memory from going offline for good.
+	 */
+	if (page_zone(page) != page_zone(last) ||
+	    zone_idx(page_zone(page)) == ZONE_MOVABLE)
+		err = -EXDEV;
+	else if (pool)
 		err = sp_pool_add_block(pool, page, true);
 	if (!err)
+		return;
+	if (err == -EFAULT)	/* kept by the pool, unmapped */
 		return;
 
 	pr_err("cannot keep the reserved block at %pa (%d); it goes to the page allocator\n",
@@ -281,6 +342,16 @@ static void __init sp_reserve_adopt_one(struct secretpool *pool,
 		if (!(i % SP_REGION_PAGES))
 			cond_resched();
 	}
+}
+
+/**
+ * secretpool_give_up() - memfd_secret() could not start: no pool
+ *
+ * The blocks set aside at boot go to the page allocator.
+ */
+void __init secretpool_give_up(void)
+{
+	sp_reserve_adopt(NULL);
 }
 
 /**
@@ -315,27 +386,19 @@ void __init sp_reserve_adopt(struct secretpool *pool)
 static int sp_reserve_set_node(int nid, unsigned long want)
 {
 	unsigned long have = sp_pool_nr_blocks(sp_default, nid);
-	struct page *page;
 	int err;
 
 	if (want < have) {
+		/* Pages back from files may wait in LRU batches or caches. */
+		lru_add_drain_all();
 		sp_pool_drain(sp_default, nid);
-		have -= sp_pool_unreserve(sp_default, nid, have - want);
-		return have > want ? -EBUSY : 0;
+		sp_pool_unreserve(sp_default, nid, have - want);
+		return sp_pool_nr_blocks(sp_default, nid) > want ? -EBUSY : 0;
 	}
 	for (; have < want; have++) {
-		if (!IS_ENABLED(CONFIG_CONTIG_ALLOC))
-			return -EOPNOTSUPP;
-		page = alloc_contig_pages(SP_BLOCK_PAGES, GFP_KERNEL |
-					  __GFP_THISNODE | __GFP_NOWARN, nid,
-					  NULL);
-		if (!page)
-			return -ENOMEM;
-		err = sp_pool_add_block(sp_default, page, false);
-		if (err) {
-			free_contig_range(page_to_pfn(page), SP_BLOCK_PAGES);
+		err = sp_pool_take_block(sp_default, nid);
+		if (err)
 			return err;
-		}
 	}
 	return 0;
 }
@@ -354,6 +417,8 @@ static int sp_reserve_set(const char *val, const struct kernel_param *kp)
 	}
 	if (!READ_ONCE(sp_reserve_live))
 		return -ENODEV;
+	if (!sp_blocks_supported())
+		return -EOPNOTSUPP;
 
 	sizes = kcalloc(nr_node_ids, sizeof(*sizes), GFP_KERNEL);
 	if (!sizes)

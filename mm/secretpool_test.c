@@ -259,6 +259,34 @@ static void sp_test_foreign_page(struct kunit *test)
  * pool never splits a 2M mapping into 4K ones.  Every page handed out is
  * absent from the direct map.
  */
+/*
+ * Whether the direct-map entry of @page is global; 1 if so, 0 if not, -1
+ * where it cannot be told.
+ */
+static int sp_test_global(struct page *page)
+{
+#ifdef CONFIG_X86
+	unsigned int level;
+	pte_t *pte = lookup_address((unsigned long)page_address(page), &level);
+
+	if (!pte)
+		return -1;
+	return !!(pte_flags(*pte) & _PAGE_GLOBAL);
+#else
+	return -1;
+#endif
+}
+
+/* What the direct map's entries are, global or not, on this machine. */
+static int sp_test_global_expected(void)
+{
+#ifdef CONFIG_X86
+	return !!(_PAGE_GLOBAL & __default_kernel_pte_mask);
+#else
+	return -1;
+#endif
+}
+
 static void sp_test_direct_map_whole(struct kunit *test)
 {
 	int nid = first_memory_node;
@@ -300,9 +328,13 @@ static void sp_test_direct_map_whole(struct kunit *test)
 	 * debug_pagealloc unmapped the pages as the page allocator took them.
 	 */
 	KUNIT_EXPECT_EQ(test, sp_direct_map_level(base), level);
-	if (!debug_pagealloc_enabled())
+	if (!debug_pagealloc_enabled()) {
 		for (i = 0; i < SP_REGION_PAGES; i++)
 			KUNIT_EXPECT_TRUE(test, kernel_page_present(base + i));
+		/* Global again, as the rest of the direct map. */
+		KUNIT_EXPECT_EQ(test, sp_test_global(base),
+				sp_test_global_expected());
+	}
 }
 
 /* CPU caches hold pages of the region until drained. */
@@ -961,6 +993,9 @@ static const struct sp_test_resv sp_test_resvs[] = {
 	{ "3G@3", 0, false, { 0, 0, 0, 3 } },
 	{ "0@2,1G@0\n", 0, false, { 1, 0, 0, 0 } },
 	{ "1048576K@1", 0, false, { 0, 1, 0, 0 } },
+	{ "1g@2", 0, false, { 0, 0, 1, 0 } },
+	{ "16777216T", -EINVAL },	/* 2^64: would wrap to 0 */
+	{ "99999999999999999999", -EINVAL },
 	{ "1", -EINVAL },		/* not a multiple of 1G */
 	{ "1500M", -EINVAL },
 	{ "1G@", -EINVAL },
@@ -1010,6 +1045,7 @@ static void sp_test_reserve_parse(struct kunit *test)
  */
 static struct page *sp_test_get_block(struct kunit *test)
 {
+#ifdef CONFIG_CONTIG_ALLOC
 	struct page *page;
 	int nid;
 
@@ -1020,15 +1056,17 @@ static struct page *sp_test_get_block(struct kunit *test)
 		if (page)
 			return page;
 	}
+#endif
 	return NULL;
 }
 
 /*
- * A block goes into the pool with its direct-map entry unchanged in
- * size, only not present; it serves pages before an empty grown region
- * does; it goes back only whole, once every page is free, and its mapping
- * comes back as it was.  Neither the shrinker's path nor max_regions
- * touch it.
+ * A block goes into the pool with its direct-map entry unchanged in size,
+ * only not present; it serves pages before an empty grown region does;
+ * max_regions does not count it and the shrinker's path does not touch
+ * it; it keeps no hibernation away while free, and a hibernation gives it
+ * back and takes one back after; it goes back only whole, once every page
+ * is free, and its mapping comes back as it was, global again.
  */
 static void sp_test_block(struct kunit *test)
 {
@@ -1036,29 +1074,33 @@ static void sp_test_block(struct kunit *test)
 	struct secretpool_stats st;
 	struct sp_region *r;
 	struct page *block, *page;
-	int nid, level;
+	int nid, level, global;
+	int err;
 
 	block = sp_test_get_block(test);
 	if (!block)
 		kunit_skip(test, "no free 1G-aligned range on any node");
 	nid = page_to_nid(block);
 	level = sp_direct_map_level(block);
+	global = sp_test_global(block);
 	KUNIT_EXPECT_TRUE(test, kernel_page_present(block));
-
-	/* An empty region taken from the buddy allocator first. */
-	KUNIT_ASSERT_EQ(test, sp_pool_grow(t->pool, nid, GFP_KERNEL), 0);
-	KUNIT_ASSERT_EQ(test, sp_pool_add_block(t->pool, block, false), 0);
+	err = sp_pool_add_block(t->pool, block, false);
+	if (err && err != -EFAULT)
+		free_contig_range(page_to_pfn(block), SP_BLOCK_PAGES);
+	KUNIT_ASSERT_EQ(test, err, 0);
 	KUNIT_EXPECT_FALSE(test, kernel_page_present(block));
 	KUNIT_EXPECT_FALSE(test, kernel_page_present(block + SP_BLOCK_PAGES - 1));
 	KUNIT_EXPECT_EQ(test, sp_direct_map_level(block), level);
 	st = sp_test_stats(test, nid);
 	KUNIT_EXPECT_EQ(test, st.blocks, 1UL);
 	KUNIT_EXPECT_EQ(test, st.blocks_1g, level == SP_LEVEL_1G ? 1UL : 0UL);
-	KUNIT_EXPECT_EQ(test, st.regions, SP_BLOCK_REGIONS + 1UL);
+	KUNIT_EXPECT_EQ(test, st.regions, (unsigned long)SP_BLOCK_REGIONS);
 	KUNIT_EXPECT_EQ(test, st.reserved_free, SP_BLOCK_PAGES);
-	KUNIT_EXPECT_EQ(test, st.free, SP_BLOCK_PAGES + SP_REGION_PAGES);
 
-	/* Reserved memory first: the grown region can go back. */
+	/* An empty grown region: reserved memory is served first. */
+	KUNIT_ASSERT_EQ(test, sp_pool_grow(t->pool, nid, GFP_KERNEL), 0);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.free, SP_BLOCK_PAGES + SP_REGION_PAGES);
 	page = sp_test_alloc(test, nid, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	r = sp_pool_region_of(t->pool, page);
@@ -1078,12 +1120,32 @@ static void sp_test_block(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
 			SP_REGION_PAGES);
 
-	/* Not while a page is in use; then whole, its mapping as it was. */
+	/* Not while a page is in use. */
 	KUNIT_EXPECT_EQ(test, sp_pool_unreserve(t->pool, nid, 1), 0U);
 	sp_page_fill(page, 0xa5);
 	sp_test_free_all(test);
 	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
 	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0), 0UL);
+	/* Free reserved memory does not keep a hibernation away. */
+	KUNIT_EXPECT_FALSE(test, sp_pool_busy(t->pool));
+
+	/*
+	 * A hibernation gives the block back, as every region, and takes
+	 * one back when it is over (from the page allocator: it may be
+	 * elsewhere).
+	 */
+	KUNIT_ASSERT_EQ(test, sp_pool_freeze(t->pool), 0);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.blocks, 0UL);
+	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
+	KUNIT_EXPECT_TRUE(test, kernel_page_present(block));
+	KUNIT_EXPECT_EQ(test, sp_direct_map_level(block), level);
+	sp_pool_thaw(t->pool);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.blocks, 1UL);
+	KUNIT_EXPECT_EQ(test, st.reserved_free, SP_BLOCK_PAGES);
+
+	/* Whole, its mapping as it was, global again. */
 	KUNIT_EXPECT_EQ(test, sp_pool_unreserve(t->pool, nid, 1), 1U);
 	st = sp_test_stats(test, nid);
 	KUNIT_EXPECT_EQ(test, st.blocks, 0UL);
@@ -1095,6 +1157,8 @@ static void sp_test_block(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, kernel_page_present(block));
 	KUNIT_EXPECT_TRUE(test, kernel_page_present(block + SP_BLOCK_PAGES - 1));
 	KUNIT_EXPECT_EQ(test, sp_direct_map_level(block), level);
+	KUNIT_EXPECT_EQ(test, sp_test_global(block), global);
+	KUNIT_EXPECT_EQ(test, global, sp_test_global_expected());
 }
 
 static struct kunit_case secretpool_test_cases[] = {
