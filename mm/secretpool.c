@@ -225,6 +225,7 @@
 #include <linux/seq_file.h>
 #include <linux/pagemap.h>
 #include <linux/page-flags.h>
+#include <linux/page-isolation.h>
 
 #include <asm/tlbflush.h>
 
@@ -598,6 +599,107 @@ static struct page *sp_node_take_one(struct secretpool *pool,
 }
 
 /*
+ * Packing regions into 1G ranges that are split already
+ * ------------------------------------------------------
+ * Where the direct map uses 1G pages, the first region taken from a 1G
+ * range splits that 1G entry into 2M ones (a level-3 split, for good).
+ * Later regions in the same range cost no further split, so a node grows
+ * in the ranges it has split before while they have a free 2M block: the
+ * node remembers the last SP_SPLIT_RANGES ranges its regions split or
+ * found split, and growing looks there first: 2M blocks that look free
+ * (read without the zone lock, as a hint), at most SP_PACK_TRIES of them
+ * taken with alloc_contig_range(), which checks again, drains the
+ * allocator's per-CPU lists and moves movable pages out of the way.  Only
+ * when that gives nothing does the page allocator choose, and a new 1G
+ * entry may be split.
+ */
+
+/* Most blocks one growth tries to take from the split ranges. */
+#define SP_PACK_TRIES	4
+
+/* Remember that the 1G range of @pfn is split.  grow_lock held. */
+static void sp_node_note_split(struct sp_nodepool *n, unsigned long pfn)
+{
+	unsigned long range = pfn >> SP_BLOCK_ORDER;
+	unsigned int i;
+
+	lockdep_assert_held(&n->grow_lock);
+	for (i = 0; i < n->nr_split; i++)
+		if (n->split[i] == range)
+			return;
+	if (n->nr_split == SP_SPLIT_RANGES) {
+		memmove(&n->split[0], &n->split[1],
+			(SP_SPLIT_RANGES - 1) * sizeof(n->split[0]));
+		n->nr_split--;
+	}
+	n->split[n->nr_split++] = range;
+}
+
+/*
+ * Whether the 2M block at @pfn looks free: inside a free buddy block, or
+ * every page of it free (refcount 0: in the buddy allocator or one of its
+ * per-CPU lists, where the pages of a region just given back wait).
+ */
+static bool sp_block_looks_free(unsigned long pfn)
+{
+	struct page *page = pfn_to_online_page(pfn);
+	unsigned int order, i;
+
+	for (order = SP_REGION_ORDER; order < MAX_ORDER; order++) {
+		unsigned long head = pfn & ~((1UL << order) - 1);
+		struct page *hp = pfn_to_online_page(head);
+
+		if (hp && PageBuddy(hp) && buddy_order_unsafe(hp) >= order)
+			return true;
+	}
+	if (!page || page_count(page))
+		return false;
+	for (i = 1; i < SP_REGION_PAGES; i++)
+		if (page_count(page + i) || PageReserved(page + i))
+			return false;
+	return true;
+}
+
+/*
+ * A zeroed 2M block of node @n, split into order-0 pages, from a 1G range
+ * the node split before; NULL if none has one free.  grow_lock held.
+ */
+static struct page *sp_node_take_packed(struct sp_nodepool *n)
+{
+#ifdef CONFIG_CONTIG_ALLOC
+	unsigned int i, j, k, tries = 0;
+
+	lockdep_assert_held(&n->grow_lock);
+	for (i = n->nr_split; i-- > 0;) {
+		unsigned long base = n->split[i] << SP_BLOCK_ORDER;
+
+		for (j = 0; j < SP_BLOCK_REGIONS; j++) {
+			unsigned long pfn = base + j * SP_REGION_PAGES;
+			struct page *page = pfn_to_online_page(pfn);
+
+			if (!page || page_to_nid(page) != n->nid ||
+			    !zone_spans_pfn(page_zone(page),
+					    pfn + SP_REGION_PAGES - 1) ||
+			    !sp_block_looks_free(pfn))
+				continue;
+			if (tries++ == SP_PACK_TRIES)
+				return NULL;
+			if (alloc_contig_range(pfn, pfn + SP_REGION_PAGES,
+					       MIGRATE_MOVABLE,
+					       GFP_KERNEL | __GFP_NOWARN))
+				continue;
+			/* Unmovable from now on, as the buddy path marks it. */
+			set_pageblock_migratetype(page, MIGRATE_UNMOVABLE);
+			for (k = 0; k < SP_REGION_PAGES; k++)
+				clear_highpage(page + k);
+			return page;
+		}
+	}
+#endif
+	return NULL;
+}
+
+/*
  * Put @nr pages that an error path took out of the direct map back in.
  * If even that fails, they must never reach the page allocator: they are
  * kept for good (leaked, with their references) and reported.  Returns
@@ -622,6 +724,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 {
 	struct sp_nodepool *n = pool->nodes[nid];
 	unsigned int max = READ_ONCE(pool->params->max_regions);
+	bool packed = false;
 	unsigned long addr;
 	struct sp_region *r;
 	struct page *page;
@@ -657,7 +760,11 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 		err = -ENOMEM;
 		goto out;
 	}
-	page = alloc_pages_node(nid, SP_REGION_GFP, SP_REGION_ORDER);
+	page = sp_node_take_packed(n);
+	if (page)
+		packed = true;
+	else
+		page = alloc_pages_node(nid, SP_REGION_GFP, SP_REGION_ORDER);
 	if (!page) {
 		atomic_long_inc(&n->grow_failed);
 		kfree(r);
@@ -671,8 +778,12 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	INIT_LIST_HEAD(&r->free);
 	INIT_LIST_HEAD(&r->pending_link);
 
-	/* 512 independent order-0 pages, each with refcount 1: the region's. */
-	split_page(page, SP_REGION_ORDER);
+	/*
+	 * 512 independent order-0 pages, each with refcount 1: the region's
+	 * (alloc_contig_range() hands them out so already).
+	 */
+	if (!packed)
+		split_page(page, SP_REGION_ORDER);
 
 	err = set_direct_map_valid_noflush(page, SP_REGION_PAGES, false);
 	if (err) {
@@ -684,6 +795,8 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	addr = (unsigned long)page_address(page);
 	flush_tlb_kernel_range(addr, addr + SP_REGION_SIZE);
 	r->level = sp_direct_map_level(page);
+	if (r->level < SP_LEVEL_1G)
+		sp_node_note_split(n, r->pfn);
 
 	err = xa_insert(&pool->regions, r->pfn >> SP_REGION_ORDER, r,
 			GFP_KERNEL);
@@ -708,6 +821,8 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	spin_unlock(&n->lock);
 
 	atomic_long_inc(&n->grown);
+	if (packed)
+		atomic_long_inc(&n->packed);
 	mutex_unlock(&n->grow_lock);
 	return 0;
 
@@ -2109,6 +2224,7 @@ void sp_pool_stats(struct secretpool *pool, int nid,
 	st->fallback = atomic_long_read(&n->fallback);
 	st->recycled = atomic_long_read(&n->recycled);
 	st->retired = atomic_long_read(&n->retired);
+	st->packed = atomic_long_read(&n->packed);
 }
 
 /* Count one region's pages by walking it; false if its counts disagree. */
@@ -2578,20 +2694,20 @@ static int sp_stats_show(struct seq_file *m, void *v)
 	struct secretpool_stats st, sum = {};
 	int nid;
 
-	seq_printf(m, "%-5s %8s %8s %7s %8s %8s %8s %6s %9s %7s %9s %12s %7s %9s %9s %8s %7s %9s %10s %7s\n",
+	seq_printf(m, "%-5s %8s %8s %7s %8s %8s %8s %6s %9s %7s %9s %12s %7s %9s %9s %8s %7s %9s %10s %7s %7s\n",
 		   "node", "regions", "free", "cached", "pending", "in_use",
 		   "poisoned", "empty", "unmap_2m", "grown", "released",
 		   "grow_failed", "remote", "fallback", "recycled", "retired",
-		   "blocks", "unmap_1g", "resv_free", "sparse");
+		   "blocks", "unmap_1g", "resv_free", "sparse", "packed");
 	for_each_node_state(nid, N_MEMORY) {
 		sp_pool_stats(sp_default, nid, &st);
-		seq_printf(m, "%-5d %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu %7lu %9lu %10lu %7lu\n",
+		seq_printf(m, "%-5d %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu %7lu %9lu %10lu %7lu %7lu\n",
 			   nid, st.regions, st.free, st.cached, st.pending,
 			   st.in_use, st.poisoned, st.empty_regions,
 			   st.regions_2m, st.grown, st.released,
 			   st.grow_failed, st.remote, st.fallback, st.recycled,
 			   st.retired, st.blocks, st.blocks_1g,
-			   st.reserved_free, st.sparse);
+			   st.reserved_free, st.sparse, st.packed);
 		sum.regions += st.regions;
 		sum.free += st.free;
 		sum.cached += st.cached;
@@ -2612,13 +2728,14 @@ static int sp_stats_show(struct seq_file *m, void *v)
 		sum.blocks_1g += st.blocks_1g;
 		sum.reserved_free += st.reserved_free;
 		sum.sparse += st.sparse;
+		sum.packed += st.packed;
 	}
-	seq_printf(m, "%-5s %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu %7lu %9lu %10lu %7lu\n",
+	seq_printf(m, "%-5s %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu %7lu %9lu %10lu %7lu %7lu\n",
 		   "all", sum.regions, sum.free, sum.cached, sum.pending,
 		   sum.in_use, sum.poisoned, sum.empty_regions, sum.regions_2m,
 		   sum.grown, sum.released, sum.grow_failed, sum.remote,
 		   sum.fallback, sum.recycled, sum.retired, sum.blocks,
-		   sum.blocks_1g, sum.reserved_free, sum.sparse);
+		   sum.blocks_1g, sum.reserved_free, sum.sparse, sum.packed);
 	seq_printf(m, "\nenabled %d\nfrozen %d\nlow_watermark %u\nhigh_watermark %u\nmax_regions %u\npoisoned %lu\nstuck %lu\nheld_kb %lu\nreserved_kb %lu\n",
 		   READ_ONCE(sp_enabled), READ_ONCE(sp_default->frozen),
 		   READ_ONCE(sp_default_params.low_watermark),

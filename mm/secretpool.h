@@ -120,6 +120,8 @@ struct secretpool_params {
  * @reserved_free: free pages on the free lists of the blocks' regions
  * @sparse: regions that are neither empty nor full enough: fewer than
  *	SP_SPARSE_IN_USE of their pages in use (pinned by a few pages)
+ * @packed: regions taken, ever, from a 1G range the node had split before
+ *	(see "Packing" in mm/secretpool.c)
  */
 struct secretpool_stats {
 	unsigned long regions;
@@ -142,7 +144,11 @@ struct secretpool_stats {
 	unsigned long blocks_1g;
 	unsigned long reserved_free;
 	unsigned long sparse;
+	unsigned long packed;
 };
+
+/* How many split 1G ranges a node remembers to grow in first. */
+#define SP_SPLIT_RANGES		8
 
 /* In mm/secretmem.c, for the boot reservation. */
 bool secretmem_boot_enabled(void);
@@ -256,6 +262,9 @@ struct sp_block {
  *	again (only those two touch it; the PM core runs them one at a time)
  * @in_use: pages of this node's regions handed out and not back yet
  * @grow_lock: one grower per node at a time; taken before @lock
+ * @split: 1G ranges (pfn >> SP_BLOCK_ORDER) the node's regions split or
+ *	found split, oldest first, under @grow_lock
+ * @nr_split: entries of @split
  * @work: background recycling, growing and shrinking
  * @recycle_delay: how long the worker waits before looking at pending
  *	pages that were not ready, in jiffies; doubles while none is
@@ -266,6 +275,7 @@ struct sp_block {
  * @fallback: see struct secretpool_stats
  * @recycled: see struct secretpool_stats
  * @retired: see struct secretpool_stats
+ * @packed: see struct secretpool_stats
  */
 struct sp_nodepool {
 	struct secretpool *pool;
@@ -286,6 +296,8 @@ struct sp_nodepool {
 	unsigned long retake;
 	atomic_long_t in_use;
 	struct mutex grow_lock;		/* one grower; before @lock */
+	unsigned long split[SP_SPLIT_RANGES];
+	unsigned int nr_split;
 	struct delayed_work work;
 	unsigned int recycle_delay;
 	atomic_long_t grown;
@@ -295,6 +307,7 @@ struct sp_nodepool {
 	atomic_long_t fallback;
 	atomic_long_t recycled;
 	atomic_long_t retired;
+	atomic_long_t packed;
 };
 
 /**

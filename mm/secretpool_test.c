@@ -975,6 +975,52 @@ static void sp_test_nodemask(struct kunit *test)
 			SP_REGION_PAGES);
 }
 
+/*
+ * A node grows again in a 1G range it split before while that range has a
+ * free 2M block: the region a pool gave back is free, so the next one
+ * comes from the same range (counted as packed), not from a 1G page that
+ * a new region would split.
+ */
+static void sp_test_packed(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 0, 0);
+	int nid = first_memory_node;
+	struct secretpool_stats st;
+	struct sp_region *r;
+	struct page *page;
+	unsigned long range;
+
+	if (!IS_ENABLED(CONFIG_CONTIG_ALLOC))
+		kunit_skip(test, "packing needs CONFIG_CONTIG_ALLOC");
+	page = sp_test_alloc(test, nid, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	r = sp_pool_region_of(t->pool, page);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	range = r->pfn >> SP_BLOCK_ORDER;
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.packed, 0UL);
+
+	sp_test_free_all(test);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+	/* The region's pages may wait in per-CPU lists of the allocator. */
+	drain_all_pages(NULL);
+
+	page = sp_test_alloc(test, nid, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	r = sp_pool_region_of(t->pool, page);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_EXPECT_EQ(test, r->pfn >> SP_BLOCK_ORDER, range);
+	KUNIT_EXPECT_LT(test, (int)r->level, SP_LEVEL_1G);
+	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.packed, 1UL);
+	KUNIT_EXPECT_EQ(test, st.grown, 2UL);
+	sp_test_free_all(test);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+}
+
 /* A reservation string, and what it should parse into on 4 nodes. */
 struct sp_test_resv {
 	const char *str;
@@ -1182,6 +1228,7 @@ static struct kunit_case secretpool_test_cases[] = {
 	KUNIT_CASE(sp_test_freeze),
 	KUNIT_CASE(sp_test_two_nodes),
 	KUNIT_CASE(sp_test_nodemask),
+	KUNIT_CASE(sp_test_packed),
 	KUNIT_CASE(sp_test_reserve_parse),
 	KUNIT_CASE(sp_test_block),
 	{}

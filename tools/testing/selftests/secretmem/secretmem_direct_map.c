@@ -169,6 +169,39 @@ TEST_F(direct_map, pool_on_no_2m_split)
 	EXPECT_EQ(st2.grown - st0.grown, st2.released - st0.released);
 }
 
+/*
+ * Growing again after the regions went back splits no further 1G page:
+ * the node grows in the 1G ranges it split the first time (where the
+ * blocks it gave back are free again), and says so (packed).
+ */
+TEST_F(direct_map, pool_on_regrows_in_split_ranges)
+{
+	struct direct_map_state before, first, second;
+	struct pool_stats st0, st1, st2;
+	int n;
+
+	ASSERT_EQ(0, pool_set("enabled", 1));
+	ASSERT_EQ(0, pool_settle(&st0));
+	direct_map_read(&before);
+	n = make_secrets(_metadata, &self->set);
+	direct_map_read(&first);
+	free_secrets(&self->set, n);
+	ASSERT_EQ(0, pool_settle(&st1));
+	ASSERT_EQ(0, st1.regions);
+
+	n = make_secrets(_metadata, &self->set);
+	direct_map_read(&second);
+	ASSERT_EQ(0, pool_stats(&st2));
+	free_secrets(&self->set, n);
+	TH_LOG("level3 splits: +%lld the first time, +%lld the second; %lld of %lld regions packed",
+	       first.l3 - before.l3, second.l3 - first.l3,
+	       st2.packed - st1.packed, st2.grown - st1.grown);
+	EXPECT_EQ(first.l3, second.l3);
+	EXPECT_EQ(before.l2, second.l2);
+	EXPECT_LT(0, st2.packed - st1.packed);
+	EXPECT_POOL_EMPTY();
+}
+
 TEST_F(direct_map, pool_off_splits)
 {
 	struct direct_map_state before, during;
