@@ -222,7 +222,10 @@
 #include <linux/vmalloc.h>
 #include <linux/vmstat.h>
 #include <linux/debugfs.h>
+#include <linux/fault-inject.h>
 #include <linux/seq_file.h>
+#include <linux/secretpool.h>
+#include <linux/sysfs.h>
 #include <linux/pagemap.h>
 #include <linux/page-flags.h>
 #include <linux/page-isolation.h>
@@ -263,7 +266,7 @@ static struct secretpool_params sp_default_params = {
 	.background	= true,
 };
 
-static bool sp_enabled = true;
+static bool sp_enabled = IS_ENABLED(CONFIG_SECRETMEM_POOL_DEFAULT_ON);
 struct secretpool *sp_default;
 /* The hibernation notifier is registered (see secretpool_busy()). */
 static bool sp_pm_ready;
@@ -296,6 +299,17 @@ module_param_cb(max_regions, &sp_uint_ops,
 		&sp_default_params.max_regions, 0644);
 MODULE_PARM_DESC(max_regions,
 		 "Most 2M regions a node's pool may hold (0: no limit)");
+
+/*
+ * Count @nr vmstat events of @item for the pool behind memfd_secret()
+ * (/proc/vmstat); the private pools of the KUnit suite count none.
+ */
+static void sp_count(struct secretpool *pool, enum vm_event_item item,
+		     long nr)
+{
+	if (pool == sp_default)
+		count_vm_events(item, nr);
+}
 
 /* ---------------------------------------------------------------------
  * The per-CPU window: how the pool touches a page that is not mapped
@@ -662,7 +676,8 @@ static bool sp_block_looks_free(unsigned long pfn)
 
 /*
  * A zeroed 2M block of node @n, split into order-0 pages, from a 1G range
- * the node split before; NULL if none has one free.  grow_lock held.
+ * the node split before; NULL if none has one free, ERR_PTR(-ENOMEM) if
+ * fault injection failed it.  grow_lock held.
  */
 static struct page *sp_node_take_packed(struct sp_nodepool *n)
 {
@@ -684,6 +699,13 @@ static struct page *sp_node_take_packed(struct sp_nodepool *n)
 				continue;
 			if (tries++ == SP_PACK_TRIES)
 				return NULL;
+			/*
+			 * An order-9 allocation as any other: page-allocation
+			 * fault injection (fail_page_alloc) reaches it, once,
+			 * as it would the buddy path instead.
+			 */
+			if (should_fail_alloc_page(SP_REGION_GFP, SP_REGION_ORDER))
+				return ERR_PTR(-ENOMEM);
 			if (alloc_contig_range(pfn, pfn + SP_REGION_PAGES,
 					       MIGRATE_MOVABLE,
 					       GFP_KERNEL | __GFP_NOWARN))
@@ -761,7 +783,9 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 		goto out;
 	}
 	page = sp_node_take_packed(n);
-	if (page)
+	if (IS_ERR(page))
+		page = NULL;
+	else if (page)
 		packed = true;
 	else
 		page = alloc_pages_node(nid, SP_REGION_GFP, SP_REGION_ORDER);
@@ -821,6 +845,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	spin_unlock(&n->lock);
 
 	atomic_long_inc(&n->grown);
+	sp_count(pool, SECRETPOOL_REGION_GROW, 1);
 	if (packed)
 		atomic_long_inc(&n->packed);
 	mutex_unlock(&n->grow_lock);
@@ -954,6 +979,7 @@ static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
 	kfree(r);
 	atomic_long_add(retired, &n->retired);
 	atomic_long_inc(&n->released);
+	sp_count(pool, SECRETPOOL_REGION_RELEASE, 1);
 	return true;
 }
 
@@ -1120,6 +1146,7 @@ int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot)
 	n->nr_free_reserved += SP_BLOCK_PAGES;
 	spin_unlock(&n->lock);
 	mutex_unlock(&n->grow_lock);
+	sp_count(pool, SECRETPOOL_BLOCK_ADD, 1);
 	return 0;
 
 unindex:
@@ -1193,6 +1220,7 @@ static bool sp_block_release(struct secretpool *pool, struct sp_block *b)
 	atomic_long_add(retired, &n->retired);
 	kvfree(b->regions);
 	kfree(b);
+	sp_count(pool, SECRETPOOL_BLOCK_RELEASE, 1);
 	return true;
 }
 
@@ -1513,6 +1541,7 @@ unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
 	}
 	spin_unlock(&n->lock);
 	atomic_long_add(done, &n->recycled);
+	sp_count(pool, SECRETPOOL_RECYCLE, done);
 	return done;
 }
 
@@ -2550,9 +2579,14 @@ struct page *secretpool_alloc_page(int nid, const nodemask_t *nodemask,
 	if (!sp_default || !READ_ONCE(sp_enabled))
 		return NULL;
 	page = sp_pool_alloc(sp_default, nid, nodemask, gfp);
-	if (!page && !READ_ONCE(sp_default->frozen))
+	if (page) {
+		count_vm_event(SECRETPOOL_ALLOC);
+		return page;
+	}
+	count_vm_event(SECRETPOOL_FALLBACK);
+	if (!READ_ONCE(sp_default->frozen))
 		pr_info_once("no free 2M block (or max_regions reached): unmapping secret pages one at a time until the pool can grow; see the fallback counter\n");
-	return page;
+	return NULL;
 }
 
 /**
@@ -2687,6 +2721,80 @@ static inline int sp_pm_init(void)
 	return 0;
 }
 #endif
+
+/* ---------------------------------------------------------------------
+ * /proc/meminfo and the nodes' meminfo
+ * ---------------------------------------------------------------------
+ */
+
+struct sp_meminfo {
+	unsigned long held, free, reserved;	/* pages */
+};
+
+/* What node @nid's part of the default pool holds, read without locks. */
+static void sp_meminfo_node(int nid, struct sp_meminfo *mi)
+{
+	struct sp_nodepool *n;
+	int cpu;
+
+	if (!sp_default)
+		return;
+	n = sp_default->nodes[nid];
+	mi->held += (READ_ONCE(n->nr_regions) + READ_ONCE(n->nr_stuck)) *
+		    SP_REGION_PAGES;
+	mi->free += READ_ONCE(n->nr_free);
+	mi->reserved += READ_ONCE(n->nr_blocks) * SP_BLOCK_PAGES;
+	for_each_possible_cpu(cpu) {
+		struct sp_pcp *pcp = per_cpu_ptr(sp_default->pcp, cpu);
+
+		if (READ_ONCE(pcp->nid) == nid)
+			mi->free += READ_ONCE(pcp->count);
+	}
+}
+
+/**
+ * secretpool_report_meminfo() - the pool's lines of /proc/meminfo
+ * @m: the file being shown
+ *
+ * SecretPool: the memory the pool holds (regions and blocks, whatever
+ * their pages are doing); SecretPoolFree: its free pages; and
+ * SecretPoolReserved: the part of it in 1G blocks.  All zero while the
+ * pool is not running.
+ */
+void secretpool_report_meminfo(struct seq_file *m)
+{
+	struct sp_meminfo mi = {};
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY)
+		sp_meminfo_node(nid, &mi);
+	seq_printf(m, "SecretPool:     %8lu kB\n", mi.held << (PAGE_SHIFT - 10));
+	seq_printf(m, "SecretPoolFree: %8lu kB\n", mi.free << (PAGE_SHIFT - 10));
+	seq_printf(m, "SecretPoolReserved: %8lu kB\n",
+		   mi.reserved << (PAGE_SHIFT - 10));
+}
+
+/**
+ * secretpool_report_node_meminfo() - the pool's lines of a node's meminfo
+ * @buf: the sysfs buffer
+ * @len: what is in it already
+ * @nid: the node
+ *
+ * Return: the number of bytes added, as sysfs_emit_at() counts them.
+ */
+int secretpool_report_node_meminfo(char *buf, int len, int nid)
+{
+	struct sp_meminfo mi = {};
+
+	sp_meminfo_node(nid, &mi);
+	return sysfs_emit_at(buf, len,
+			     "Node %d SecretPool:     %8lu kB\n"
+			     "Node %d SecretPoolFree: %8lu kB\n"
+			     "Node %d SecretPoolReserved: %8lu kB\n",
+			     nid, mi.held << (PAGE_SHIFT - 10),
+			     nid, mi.free << (PAGE_SHIFT - 10),
+			     nid, mi.reserved << (PAGE_SHIFT - 10));
+}
 
 #ifdef CONFIG_DEBUG_FS
 static int sp_stats_show(struct seq_file *m, void *v)
