@@ -22,7 +22,10 @@ import statistics
 import subprocess
 import sys
 
-MODES = ('upstream', 'pool')
+MODES = ('upstream', 'pool', 'reserve')
+# Modes with the pool on: "reserve" is the pool in a boot with
+# secretpool.reserve= (1G blocks set aside at boot).
+POOLED = ('pool', 'reserve')
 MEMORIES = ('fresh', 'aged')
 
 
@@ -123,6 +126,12 @@ class Table:
 # --------------------------------------------------------------------------
 # The tables.
 
+RESERVE_NOTE = (' "reserve" is the pool in a boot of its own with secretpool.reserve=1G '
+                '(a 1G block per node set aside at boot; a larger guest, as the block '
+                'needs a free 1G-aligned range on each node); its regions count the '
+                "blocks' 512 each.")
+
+
 def per_mode(rows, scenario, memory):
     """The first RESULT of @scenario per mode, and the modes that have one."""
     res = {m: first(rows, scenario=scenario, memory=memory, mode=m) for m in MODES}
@@ -151,21 +160,23 @@ def t_longlived(rows, memory):
             v = res[m].get(key)
             row.append(fmt(v, digits=2) if key == 'create_s' else fmt(v, unit, signed))
         body.append(row)
-    if res['pool']:
-        p = res['pool']
-        body.append(['pool fallbacks (pages served one by one)'] + ['-'] * (len(modes) - 1) +
-                    [fmt(diff(p, 'pool_during_fallback', 'pool_before_fallback'))])
-        body.append(['pool regions while held'] + ['-'] * (len(modes) - 1) +
-                    [fmt(p.get('pool_during_regions'))])
-        body.append(['pool regions right after freeing (before shrinking)'] +
-                    ['-'] * (len(modes) - 1) +
-                    [fmt(p.get('pool_after_regions'))])
+    for label, value in (
+            ('pool fallbacks (pages served one by one)',
+             lambda p: fmt(diff(p, 'pool_during_fallback', 'pool_before_fallback'))),
+            ('pool regions while held', lambda p: fmt(p.get('pool_during_regions'))),
+            ('pool regions right after freeing (before shrinking)',
+             lambda p: fmt(p.get('pool_after_regions')))):
+        if any(m in POOLED for m in modes):
+            body.append([label] + [value(res[m]) if m in POOLED else '-'
+                                   for m in modes])
     title = ('Long-lived secrets, %s memory: %s one-page secrets, %s KiB of kernel '
              'memory pinned (a pipe) after each' % (memory, some.get('secrets', '?'),
                                                    some.get('pin_kb', '?')))
     note = ('A level-3 split with the pool is a pool region taken from memory the '
             'direct map still covered with a 1G page: that page becomes 512 2M '
             'entries once, one of them not present; nothing is split into 4K.')
+    if 'reserve' in modes:
+        note += RESERVE_NOTE
     return Table('longlived-' + memory, title, ['', *modes], body, note)
 
 
@@ -211,23 +222,26 @@ def t_churn(rows, memory):
             ('DirectMap4k change', 'dm4k_kb', ' kB', True),
             ('processes that failed', 'failed', '', False)):
         body.append([label] + [fmt(res[m].get(key), unit, signed) for m in modes])
-    idle = first(rows, scenario='churn_idle', memory=memory)
-    if idle and 'pool' in modes:
-        body.append(['pool memory held idle after the churn'] + ['-'] * (len(modes) - 1) +
-                    ['%s kB, %s kB after shrinking' % (idle.get('after_close_kb', '-'),
-                                                      idle.get('after_shrink_kb', '-'))])
+    idle = {m: first(rows, scenario='churn_idle', memory=memory, mode=m) for m in modes}
+    if any(idle.values()):
+        body.append(['pool memory held idle after the churn'] +
+                    ['%s kB, %s kB after shrinking' % (idle[m].get('after_close_kb', '-'),
+                                                      idle[m].get('after_shrink_kb', '-'))
+                     if idle[m] else '-' for m in modes])
     title = ('Churn, %s memory: %s processes, %s s each mode, up to 8 secrets of '
              '1-64 pages held per process' % (memory, some.get('procs', '?'),
                                               some.get('seconds', '?')))
     note = ('Split counts are new splits only: upstream already split the direct map '
             'in the long-lived scenario of the same boot.')
+    if 'reserve' in modes:
+        note += RESERVE_NOTE
     return Table('churn-' + memory, title, ['', *modes], body, note)
 
 
 def fault_stats(rows, memory):
     frows = pick(rows, scenario='fault', memory=memory)
     threads = sorted({int(r['threads']) for r in frows})
-    modes = [m for m in ('shmem', 'pool', 'upstream') if pick(frows, mode=m)]
+    modes = [m for m in ('shmem', 'pool', 'reserve', 'upstream') if pick(frows, mode=m)]
     stats = {}
     for t in threads:
         for m in modes:
@@ -262,6 +276,9 @@ def t_fault(rows, memory):
              'max-min; (Nx) = time per page relative to shmem, the floor)' % (memory, reps))
     note = ('Each thread creates a 256-page file, maps it, writes every page (fault), '
             'unmaps and closes it (free).')
+    if 'reserve' in modes:
+        note += (' "reserve" ran in a boot of its own (secretpool.reserve=1G); its ratio is '
+                 'to the shmem floor of the first boot.')
     return Table('throughput-' + memory, title, ['threads', 'phase', *modes], body, note)
 
 
@@ -309,9 +326,17 @@ def t_misc(rows, memory):
     for r in pick(rows, scenario='leak', memory=memory):
         body.append(['bytes of a closed secret seen by the next owner (%s)' % r.get('mode'),
                      r.get('leaked_bytes', '-')])
-    idle = first(rows, scenario='idle', memory=memory)
-    if idle:
-        body.append(['memory the pool holds idle',
+    for pin in pick(rows, scenario='pin', memory=memory):
+        body.append(['worst-case pinning (%s): %s one-page secrets, each taken after '
+                     'a filler\'s %s pages, filler closed' % (
+                         pin.get('mode', 'pool'), pin.get('pinned_pages'),
+                         int(num(pin.get('filler_pages')) or 0) //
+                         max(1, int(num(pin.get('pinned_pages')) or 1))),
+                     '%s regions held (%s sparse), %s kB idle in them' % (
+                         fmt(pin.get('regions_after')), fmt(pin.get('sparse_after')),
+                         fmt(pin.get('idle_kb_after')))])
+    for idle in pick(rows, scenario='idle', memory=memory):
+        body.append(['memory the pool holds idle (%s)' % idle.get('mode', 'pool'),
                      '%s kB after everything closed, %s kB after the shrinker ran' % (
                          idle.get('after_close_kb', '-'), idle.get('after_shrinker_kb', '-'))])
     if not body:
@@ -461,7 +486,8 @@ def bench(outdir, paths, command):
           '(all of them in [csv/results.csv](csv/results.csv)).' % command, '',
           '- ' + machine_line(rows),
           '- guest: QEMU TCG (`-cpu max`), no hardware PMU; one boot with fresh '
-          'memory, one with aged memory',
+          'memory, one with aged memory, and one (8 GiB) with `secretpool.reserve=1G` '
+          'for the "reserve" column',
           '- pool and upstream (pool switched off at run time) in the same boot; '
           'shmem is a plain `memfd_create()` file, the floor', '']
     for t in tabs:

@@ -484,6 +484,80 @@ static int cmd_leak(int argc, char **argv)
 	return dirty ? 1 : 0;
 }
 
+/*
+ * pin: the worst case of the pool's footprint.  A region goes back only
+ * when all of its pages are free, so one long-lived page can keep a whole
+ * region (2M) in the pool.  Allocation is fullest-region-first, so a
+ * process alone refills the regions it has pages in; it takes a second
+ * party's allocations, interleaved, to spread its pages out.  Here the
+ * "filler" takes a region's worth of pages, the "pinner" one page, K
+ * times over; then the filler closes everything.  The pinner's K pages
+ * then hold regions that are otherwise empty (the "sparse" counter), and
+ * the pool, settled, cannot give them back.
+ */
+static int cmd_pin(int argc, char **argv)
+{
+	long k = 100, i, j, filler = 512 - 1;
+	struct pool_stats st0, st1, st2;
+	int opt, *pins, *fills;
+	char *p;
+
+	while ((opt = getopt(argc, argv, "k:f:")) != -1) {
+		if (opt == 'k')
+			k = atol(optarg);
+		else if (opt == 'f')
+			filler = atol(optarg);
+		else
+			return 2;
+	}
+	if (!pool_present()) {
+		printf("# pin: no pool\n");
+		return 0;
+	}
+	pins = calloc(k, sizeof(*pins));
+	fills = calloc(k, sizeof(*fills));
+	if (!pins || !fills)
+		die("calloc");
+	if (pool_settle(&st0))
+		die("pool stats");
+	for (i = 0; i < k; i++) {
+		fills[i] = secret_fd(filler * page);
+		pins[i] = secret_fd(page);
+		if (fills[i] < 0 || pins[i] < 0)
+			die("memfd_secret");
+		p = mmap(NULL, filler * page, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fills[i], 0);
+		if (p == MAP_FAILED)
+			die("mmap");
+		for (j = 0; j < filler; j++)
+			p[j * page] = 1;
+		munmap(p, filler * page);
+		p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 pins[i], 0);
+		if (p == MAP_FAILED)
+			die("mmap");
+		p[0] = 1;
+		munmap(p, page);
+	}
+	if (pool_stats(&st1))
+		die("pool stats");
+	for (i = 0; i < k; i++)
+		close(fills[i]);
+	if (pool_settle(&st2))
+		die("pool stats");
+	out(" scenario=pin pinned_pages=%ld filler_pages=%ld", k, k * filler);
+	out(" regions_before=%lld regions_held=%lld regions_after=%lld sparse_after=%lld",
+	    st0.regions, st1.regions, st2.regions, st2.sparse);
+	out(" in_use_after=%lld idle_kb_after=%lld", st2.in_use,
+	    (st2.regions * 512 - st2.in_use) * (page / 1024));
+	result_end();
+	for (i = 0; i < k; i++)
+		close(pins[i]);
+	free(pins);
+	free(fills);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- */
 
 /* Free memory in /proc/buddyinfo, all of it and in blocks of 2M or more. */
@@ -638,7 +712,7 @@ int main(int argc, char **argv)
 			strerror(errno));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
-		fprintf(stderr, "usage: sp-bench longlived|churn|fault|leak|age [options]\n");
+		fprintf(stderr, "usage: sp-bench longlived|churn|fault|leak|age|pin [options]\n");
 		return 2;
 	}
 	argv++;
@@ -653,6 +727,8 @@ int main(int argc, char **argv)
 		return cmd_leak(argc, argv);
 	if (!strcmp(argv[0], "age"))
 		return cmd_age(argc, argv);
+	if (!strcmp(argv[0], "pin"))
+		return cmd_pin(argc, argv);
 	fprintf(stderr, "sp-bench: unknown command %s\n", argv[0]);
 	return 2;
 }
