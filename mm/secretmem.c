@@ -15,7 +15,8 @@
  *  - every page is charged to the owner's RLIMIT_MEMLOCK when it is first
  *    faulted in (SIGBUS past the limit) and is removed from the kernel's
  *    direct map, so GUP, ptrace() and process_vm_readv() cannot reach it;
- *    MAP_POPULATE does not fault pages in (GUP refuses secret mappings);
+ *    MAP_POPULATE and MADV_POPULATE_* fault pages in (GUP lets those
+ *    through, as they hand out no page: patches/, mm/gup.c);
  *  - pages are never swapped, migrated or dumped (VM_DONTDUMP), and
  *    hibernation is refused while any secretmem file is open.
  *
