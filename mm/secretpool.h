@@ -428,6 +428,19 @@ void sp_reserve_adopt(struct secretpool *pool);
 
 /* The pool behind memfd_secret(), once secretpool_init() made it. */
 extern struct secretpool *sp_default;
+/* Its switch and tunables: the module parameters. */
+extern bool sp_enabled;
+extern struct secretpool_params sp_default_params;
+
+/* --- what it shows of itself (mm/secretpool_stats.c) --- */
+
+#ifdef CONFIG_DEBUG_FS
+void sp_debugfs_init(void);
+#else
+static inline void sp_debugfs_init(void)
+{
+}
+#endif
 
 /* Most pending pages one call of sp_pool_recycle() looks at. */
 #define SP_RECYCLE_SCAN		64
