@@ -76,6 +76,9 @@
 #include "internal.h"
 #include "secretpool.h"
 
+#define CREATE_TRACE_POINTS
+#include <trace/events/secretmem.h>
+
 #undef pr_fmt
 #define pr_fmt(fmt) "secretmem: " fmt
 
@@ -99,6 +102,27 @@ MODULE_PARM_DESC(secretmem_enable,
 bool __init secretmem_boot_enabled(void)
 {
 	return secretmem_enable && can_set_direct_map();
+}
+
+/**
+ * secretmem_direct_map_level() - how the direct map maps a page
+ * @page: the page
+ *
+ * Return: the x86 page-table level of the direct-map entry that covers
+ * @page, present or not (PG_LEVEL_4K, PG_LEVEL_2M or PG_LEVEL_1G), or 0
+ * where the architecture does not say.
+ */
+int secretmem_direct_map_level(struct page *page)
+{
+#ifdef CONFIG_X86
+	unsigned int level;
+
+	if (!lookup_address((unsigned long)page_address(page), &level))
+		return 0;
+	return level;
+#else
+	return 0;
+#endif
 }
 
 /* Open secretmem files; hibernation is refused while there are any. */
@@ -167,6 +191,7 @@ static struct page *secretmem_alloc_page(struct vm_area_struct *vma,
 	nodemask_t *nodemask;
 	struct folio *folio;
 	struct page *page;
+	int level = 0;
 	int nid;
 
 	nid = vma_policy_node(vma, addr, gfp, &mpol, &nodemask);
@@ -191,12 +216,18 @@ static struct page *secretmem_alloc_page(struct vm_area_struct *vma,
 	if (!folio)
 		return NULL;
 	page = &folio->page;
+	if (trace_secretmem_page_unmap_enabled())
+		level = secretmem_direct_map_level(page);
 	if (set_direct_map_invalid_noflush(page)) {
 		folio_put(folio);
 		return NULL;
 	}
 	addr = (unsigned long)page_address(page);
 	flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
+	if (trace_secretmem_page_unmap_enabled())
+		trace_secretmem_page_unmap(page_to_pfn(page), page_to_nid(page),
+					   level,
+					   secretmem_direct_map_level(page));
 	return page;
 }
 

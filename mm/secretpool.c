@@ -236,6 +236,9 @@
 #include "internal.h"
 #include "secretpool.h"
 
+#define CREATE_TRACE_POINTS
+#include <trace/events/secretpool.h>
+
 /* How region blocks are allocated: unmovable, zeroed, on the node only. */
 #define SP_REGION_GFP	(GFP_KERNEL | __GFP_THISNODE | __GFP_ZERO | \
 			 __GFP_NORETRY | __GFP_NOWARN)
@@ -435,27 +438,6 @@ bool sp_page_is_filled(struct page *page, u8 byte)
  * Direct map
  * ---------------------------------------------------------------------
  */
-
-/**
- * sp_direct_map_level() - how the direct map maps a page
- * @page: the page
- *
- * Return: the x86 page-table level of the direct-map entry covering @page
- * (PG_LEVEL_4K, PG_LEVEL_2M or PG_LEVEL_1G), whether or not it is present;
- * 0 where the architecture cannot tell.
- */
-int sp_direct_map_level(struct page *page)
-{
-#ifdef CONFIG_X86
-	unsigned int level;
-
-	if (!lookup_address((unsigned long)page_address(page), &level))
-		return 0;
-	return level;
-#else
-	return 0;
-#endif
-}
 
 /* ---------------------------------------------------------------------
  * Regions and their lists
@@ -799,7 +781,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 
 	r->pfn = page_to_pfn(page);
 	r->node = n;
-	r->level_before = sp_direct_map_level(page);
+	r->level_before = secretmem_direct_map_level(page);
 	INIT_LIST_HEAD(&r->free);
 	INIT_LIST_HEAD(&r->pending_link);
 
@@ -819,7 +801,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	}
 	addr = (unsigned long)page_address(page);
 	flush_tlb_kernel_range(addr, addr + SP_REGION_SIZE);
-	r->level = sp_direct_map_level(page);
+	r->level = secretmem_direct_map_level(page);
 	if (r->level < SP_LEVEL_1G)
 		sp_node_note_split(n, r->pfn);
 
@@ -838,6 +820,8 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	}
 	r->nr_free = SP_REGION_PAGES;
 	r->group = SP_GROUP_EMPTY;
+	trace_secretpool_region_grow(pool->name, nid, r->pfn, SP_REGION_PAGES,
+				     r->level_before, r->level, packed);
 
 	spin_lock(&n->lock);
 	list_add_tail(&r->list, &n->lists[SP_GROUP_EMPTY]);
@@ -976,6 +960,12 @@ static bool sp_region_release(struct secretpool *pool, struct sp_region *r)
 		return false;
 	}
 
+	if (trace_secretpool_region_release_enabled())
+		trace_secretpool_region_release(pool->name, n->nid, r->pfn,
+						SP_REGION_PAGES, r->level,
+						secretmem_direct_map_level(pfn_to_page(r->pfn)),
+						!bitmap_empty(r->poisoned,
+							      SP_REGION_PAGES));
 	retired = sp_region_free_pages(r);
 	kfree(r);
 	atomic_long_add(retired, &n->retired);
@@ -1027,6 +1017,7 @@ unsigned long sp_pool_shrink(struct secretpool *pool, int nid,
 		spin_unlock(&n->lock);
 		cond_resched();
 	}
+	trace_secretpool_shrink(pool->name, nid, nr_pages, keep, freed);
 	return freed;
 }
 
@@ -1095,7 +1086,7 @@ int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot)
 		goto unlock;
 	}
 
-	b->level_before = sp_direct_map_level(page);
+	b->level_before = secretmem_direct_map_level(page);
 	err = set_direct_map_valid_noflush(page, SP_BLOCK_PAGES, false);
 	if (err) {
 		if (sp_map_back_or_keep(page, SP_BLOCK_PAGES))
@@ -1104,7 +1095,7 @@ int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot)
 	}
 	addr = (unsigned long)page_address(page);
 	flush_tlb_kernel_range(addr, addr + SP_BLOCK_SIZE);
-	b->level = sp_direct_map_level(page);
+	b->level = secretmem_direct_map_level(page);
 
 	for (i = 0; i < SP_BLOCK_REGIONS; i++) {
 		struct sp_region *r = &b->regions[i];
@@ -1134,6 +1125,8 @@ int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot)
 		r->nr_free = SP_REGION_PAGES;
 		r->group = SP_GROUP_RESERVED;
 	}
+	trace_secretpool_block_add(pool->name, n->nid, pfn, SP_BLOCK_PAGES,
+				   b->level_before, b->level, boot);
 
 	spin_lock(&n->lock);
 	for (i = 0; i < SP_BLOCK_REGIONS; i++)
@@ -1214,6 +1207,17 @@ static bool sp_block_release(struct secretpool *pool, struct sp_block *b)
 		return false;
 	}
 
+	if (trace_secretpool_block_release_enabled()) {
+		bool poisoned = false;
+
+		for (i = 0; i < SP_BLOCK_REGIONS; i++)
+			poisoned |= !bitmap_empty(b->regions[i].poisoned,
+						  SP_REGION_PAGES);
+		trace_secretpool_block_release(pool->name, n->nid, b->pfn,
+					       SP_BLOCK_PAGES, b->level,
+					       secretmem_direct_map_level(pfn_to_page(b->pfn)),
+					       poisoned);
+	}
 	for (i = 0; i < SP_BLOCK_REGIONS; i++) {
 		retired += sp_region_free_pages(&b->regions[i]);
 		cond_resched();
@@ -1543,6 +1547,8 @@ unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
 	spin_unlock(&n->lock);
 	atomic_long_add(done, &n->recycled);
 	sp_count(pool, SECRETPOOL_RECYCLE, done);
+	trace_secretpool_recycle(pool->name, nid, got, done,
+				 READ_ONCE(n->nr_pending));
 	return done;
 }
 
@@ -1839,36 +1845,70 @@ static int sp_fallback_next(struct sp_fallback *it)
 	return NUMA_NO_NODE;
 }
 
-/* Try to grow node @nid and take a page of the new region. */
+/*
+ * Why growing a node failed, for the fallback event: @err of
+ * __sp_pool_grow(), or 0 when it grew but others took the pages.
+ */
+static int sp_fallback_reason(int err)
+{
+	switch (err) {
+	case 0:
+		return SECRETPOOL_FB_RACED;
+	case -EAGAIN:
+		return SECRETPOOL_FB_NO_SLEEP;
+	case -EBUSY:
+		return SECRETPOOL_FB_FROZEN;
+	case -ENOSPC:
+		return SECRETPOOL_FB_MAX_REGIONS;
+	case -ENOMEM:
+	case -ENODEV:
+		return SECRETPOOL_FB_NO_BLOCK;
+	default:
+		return SECRETPOOL_FB_CPA;
+	}
+}
+
+/*
+ * Try to grow node @nid and take a page of the new region.  On failure
+ * *@reason says why (sp_fallback_reason()).
+ */
 static struct page *sp_grow_and_take(struct secretpool *pool, int nid,
-				     gfp_t gfp)
+				     gfp_t gfp, int *reason)
 {
 	struct page *page;
-	int tries;
+	int tries, err;
 
 	/*
 	 * Other tasks may take the new region's pages before this one
 	 * does; grow again then, a few times, before moving on.
 	 */
 	for (tries = 0; tries < 3; tries++) {
-		if (__sp_pool_grow(pool, nid, gfp, 1))
-			return NULL;
+		err = __sp_pool_grow(pool, nid, gfp, 1);
+		if (err)
+			break;
 		page = sp_node_take_one(pool, pool->nodes[nid]);
 		if (page)
 			return page;
 	}
+	*reason = sp_fallback_reason(err);
 	return NULL;
 }
 
+/*
+ * Everything but this CPU's cache.  *@src says where the page came from;
+ * without one, *@reason says why the wanted node could not grow.
+ */
 static struct page *sp_alloc_slow(struct secretpool *pool, int nid,
-				  const nodemask_t *nodemask, gfp_t gfp)
+				  const nodemask_t *nodemask, gfp_t gfp,
+				  int *src, int *reason)
 {
 	struct sp_fallback it;
 	struct page *page;
-	int other;
+	int other, ignored;
 
 	/* Some pages that came back to this node may be ready by now. */
 	sp_pool_recycle(pool, nid, NULL);
+	*src = SECRETPOOL_SRC_NODE;
 	page = sp_node_take_one(pool, pool->nodes[nid]);
 	if (page)
 		return page;
@@ -1878,10 +1918,12 @@ static struct page *sp_alloc_slow(struct secretpool *pool, int nid,
 	 * pages only when this one cannot grow (no 2M block, max_regions,
 	 * or a caller that may not sleep).
 	 */
-	page = sp_grow_and_take(pool, nid, gfp);
+	*src = SECRETPOOL_SRC_GROW;
+	page = sp_grow_and_take(pool, nid, gfp, reason);
 	if (page)
 		return page;
 
+	*src = SECRETPOOL_SRC_REMOTE;
 	sp_fallback_start(&it, nid);
 	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
 		if (!sp_node_allowed(other, nodemask, gfp))
@@ -1898,7 +1940,7 @@ static struct page *sp_alloc_slow(struct secretpool *pool, int nid,
 	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
 		if (!sp_node_allowed(other, nodemask, gfp))
 			continue;
-		page = sp_grow_and_take(pool, other, gfp);
+		page = sp_grow_and_take(pool, other, gfp, &ignored);
 		if (page) {
 			atomic_long_inc(&pool->nodes[nid]->remote);
 			return page;
@@ -1943,6 +1985,7 @@ static int sp_first_allowed(int nid, const nodemask_t *nodemask, gfp_t gfp)
 struct page *sp_pool_alloc(struct secretpool *pool, int nid,
 			   const nodemask_t *nodemask, gfp_t gfp)
 {
+	int src = SECRETPOOL_SRC_PCP, reason = SECRETPOOL_FB_RACED;
 	struct page *page = NULL;
 	int want;
 
@@ -1950,16 +1993,24 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid,
 		nid = numa_mem_id();
 	want = sp_first_allowed(nid, nodemask, gfp);
 
-	if (want != NUMA_NO_NODE && !READ_ONCE(pool->frozen)) {
+	if (want == NUMA_NO_NODE) {
+		reason = SECRETPOOL_FB_NO_NODE;
+	} else if (READ_ONCE(pool->frozen)) {
+		reason = SECRETPOOL_FB_FROZEN;
+	} else {
 		nid = want;
 		page = sp_pcp_alloc(pool, nid);
 		if (!page)
-			page = sp_alloc_slow(pool, nid, nodemask, gfp);
+			page = sp_alloc_slow(pool, nid, nodemask, gfp, &src,
+					     &reason);
 	}
 	if (!page) {
 		atomic_long_inc(&pool->nodes[nid]->fallback);
+		trace_secretpool_fallback(pool->name, nid, reason);
 		return NULL;
 	}
+	trace_secretpool_alloc(pool->name, nid, page_to_pfn(page),
+			       page_to_nid(page), src);
 
 	/*
 	 * The hold is the caller's reference from now on.  Nothing takes a

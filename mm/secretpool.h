@@ -45,7 +45,7 @@ struct folio;
 #define SP_BLOCK_PAGES		(PUD_SIZE / PAGE_SIZE)
 #define SP_BLOCK_REGIONS	(PUD_SIZE / PMD_SIZE)
 
-/* sp_direct_map_level() of a block mapped by one PMD or PUD entry. */
+/* secretmem_direct_map_level() of a block mapped by one PMD or PUD entry. */
 #ifdef CONFIG_X86
 #define SP_LEVEL_2M		PG_LEVEL_2M
 #define SP_LEVEL_1G		PG_LEVEL_1G
@@ -150,8 +150,9 @@ struct secretpool_stats {
 /* How many split 1G ranges a node remembers to grow in first. */
 #define SP_SPLIT_RANGES		8
 
-/* In mm/secretmem.c, for the boot reservation. */
+/* In mm/secretmem.c: for the boot reservation, and for the pool. */
 bool secretmem_boot_enabled(void);
+int secretmem_direct_map_level(struct page *page);
 
 #ifdef CONFIG_SECRETMEM_POOL
 
@@ -398,7 +399,6 @@ int sp_pool_freeze(struct secretpool *pool);
 void sp_pool_thaw(struct secretpool *pool);
 bool sp_pool_busy(struct secretpool *pool);
 void sp_pool_drain_cpu(struct secretpool *pool, unsigned int cpu);
-int sp_direct_map_level(struct page *page);
 int sp_pool_add_block(struct secretpool *pool, struct page *page, bool boot);
 unsigned int sp_pool_unreserve(struct secretpool *pool, int nid,
 			       unsigned int nr);

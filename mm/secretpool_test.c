@@ -313,7 +313,7 @@ static void sp_test_direct_map_whole(struct kunit *test)
 	 */
 	KUNIT_EXPECT_EQ(test, (int)r->level,
 			min_t(int, r->level_before, SP_LEVEL_2M));
-	KUNIT_EXPECT_EQ(test, sp_direct_map_level(base), (int)r->level);
+	KUNIT_EXPECT_EQ(test, secretmem_direct_map_level(base), (int)r->level);
 	for (i = 0; i < SP_REGION_PAGES; i++)
 		KUNIT_EXPECT_FALSE(test, kernel_page_present(base + i));
 
@@ -327,7 +327,7 @@ static void sp_test_direct_map_whole(struct kunit *test)
 	 * Back in the direct map, with the same (large) entry, unless
 	 * debug_pagealloc unmapped the pages as the page allocator took them.
 	 */
-	KUNIT_EXPECT_EQ(test, sp_direct_map_level(base), level);
+	KUNIT_EXPECT_EQ(test, secretmem_direct_map_level(base), level);
 	if (!debug_pagealloc_enabled()) {
 		for (i = 0; i < SP_REGION_PAGES; i++)
 			KUNIT_EXPECT_TRUE(test, kernel_page_present(base + i));
@@ -1127,7 +1127,7 @@ static void sp_test_block(struct kunit *test)
 	if (!block)
 		kunit_skip(test, "no free 1G-aligned range on any node");
 	nid = page_to_nid(block);
-	level = sp_direct_map_level(block);
+	level = secretmem_direct_map_level(block);
 	global = sp_test_global(block);
 	KUNIT_EXPECT_TRUE(test, kernel_page_present(block));
 	err = sp_pool_add_block(t->pool, block, false);
@@ -1136,7 +1136,7 @@ static void sp_test_block(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, err, 0);
 	KUNIT_EXPECT_FALSE(test, kernel_page_present(block));
 	KUNIT_EXPECT_FALSE(test, kernel_page_present(block + SP_BLOCK_PAGES - 1));
-	KUNIT_EXPECT_EQ(test, sp_direct_map_level(block), level);
+	KUNIT_EXPECT_EQ(test, secretmem_direct_map_level(block), level);
 	st = sp_test_stats(test, nid);
 	KUNIT_EXPECT_EQ(test, st.blocks, 1UL);
 	KUNIT_EXPECT_EQ(test, st.blocks_1g, level == SP_LEVEL_1G ? 1UL : 0UL);
@@ -1185,7 +1185,7 @@ static void sp_test_block(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.blocks, 0UL);
 	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
 	KUNIT_EXPECT_TRUE(test, kernel_page_present(block));
-	KUNIT_EXPECT_EQ(test, sp_direct_map_level(block), level);
+	KUNIT_EXPECT_EQ(test, secretmem_direct_map_level(block), level);
 	sp_pool_thaw(t->pool);
 	st = sp_test_stats(test, nid);
 	KUNIT_EXPECT_EQ(test, st.blocks, 1UL);
@@ -1202,7 +1202,7 @@ static void sp_test_block(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, sp_pool_region_of(t->pool, block));
 	KUNIT_EXPECT_TRUE(test, kernel_page_present(block));
 	KUNIT_EXPECT_TRUE(test, kernel_page_present(block + SP_BLOCK_PAGES - 1));
-	KUNIT_EXPECT_EQ(test, sp_direct_map_level(block), level);
+	KUNIT_EXPECT_EQ(test, secretmem_direct_map_level(block), level);
 	KUNIT_EXPECT_EQ(test, sp_test_global(block), global);
 	KUNIT_EXPECT_EQ(test, global, sp_test_global_expected());
 }

@@ -5,9 +5,9 @@
 #
 # Configure and build the kernel for one flavour into build/obj-FLAVOUR and
 # copy the image to build/bzImage-FLAVOUR:
-#   test   kconfig/base.config + kconfig/secretpool.config + kconfig/debug.config
+#   test   kconfig/base.config + secretpool.config + trace.config + debug.config
 #          (lockdep, KASAN, DEBUG_VM, ...): what the test command boots;
-#   bench  kconfig/base.config + kconfig/secretpool.config: no debug options,
+#   bench  kconfig/base.config + secretpool.config + trace.config: no debug options,
 #          so throughput figures mean something; what the main command boots.
 # build/bzImage is a link to the image built last.
 #
@@ -26,8 +26,8 @@ SRC=$ROOT/build/linux
 OBJ=$ROOT/build/obj-$FLAVOUR
 
 case "$FLAVOUR" in
-test)	FRAGS="base secretpool debug" ;;
-bench)	FRAGS="base secretpool" ;;
+test)	FRAGS="base secretpool trace debug" ;;
+bench)	FRAGS="base secretpool trace" ;;
 *)	die "unknown flavour '$FLAVOUR' (test or bench)" ;;
 esac
 
