@@ -16,6 +16,7 @@ where one is missing the cell says "-".
 """
 
 import csv
+import importlib.util
 import os
 import shutil
 import statistics
@@ -440,6 +441,32 @@ def tlb_block(paths):
     return out
 
 
+def timeline(paths, plotdir=None):
+    """The churn scenario's trace (TRACE lines) through
+    tools/perf-scripts/secretpool-timeline.py: its summary lines, and the
+    SVG files written into plotdir (one per log)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(here, '..', 'tools', 'perf-scripts', 'secretpool-timeline.py')
+    spec = importlib.util.spec_from_file_location('secretpool_timeline', script)
+    tl = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tl)
+    text, made = [], []
+    for path in paths:
+        with open(path, errors='replace') as f:
+            lines = [l for l in f if l.startswith('TRACE ')]
+        series = tl.parse(lines)
+        if not series:
+            continue
+        for ser in series:
+            text += tl.summary(ser)
+        if plotdir:
+            name = 'timeline-%s.svg' % series[0].name.split('/')[0]
+            os.makedirs(plotdir, exist_ok=True)
+            tl.svg(series, os.path.join(plotdir, name))
+            made.append(name)
+    return text, made
+
+
 def machine_line(rows):
     m = first(rows, scenario='machine')
     return ('guest: %s vCPUs, %s NUMA nodes, %s MiB, kernel %s' % (
@@ -456,8 +483,14 @@ def demo(path, plotdir=None):
     for t in tables(rows):
         print()
         print(t.text())
+    text, _ = timeline([path])
+    if text:
+        print()
+        print('churn traced (secretpool:* events, tools/perf-scripts/secretpool-timeline.py):')
+        print('\n'.join(text))
     if plotdir:
         made = plots(rows, plotdir)
+        made += timeline([path], plotdir)[1]
         if made:
             print()
             print('plots: ' + ', '.join(os.path.join(plotdir, p) for p in made))
@@ -497,6 +530,14 @@ def bench(outdir, paths, command):
         md += ['**tools/perf-scripts/tlb-impact.sh in the guest (fresh boot)**', '',
                '```'] + tlb + ['```', '']
     plotdir = os.path.join(outdir, 'plots')
+    text, svgs = timeline(paths, plotdir)
+    if text:
+        md += ['**The churn scenario, traced** (tracepoints secretpool:* and '
+               'secretmem:secretmem_page_unmap, read by '
+               '`tools/perf-scripts/secretpool-timeline.py`; splits are those of '
+               'secret memory; pictures: plots/timeline-*.svg)', '',
+               '```'] + text + ['```', '']
+        made += svgs
     if os.path.isdir(plotdir):
         made += sorted(p for p in os.listdir(plotdir)
                        if p.startswith('directmap-') and p.endswith('.png') and p not in made)

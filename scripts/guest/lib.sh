@@ -40,7 +40,37 @@ pool_on() { echo 1 > $SP_PARAMS/enabled; }
 pool_off() { echo 0 > $SP_PARAMS/enabled; }
 # Empty the pool's CPU caches and give its empty regions back.
 pool_shrink() { [ -w $SP_DEBUGFS/shrink ] && echo 1 > $SP_DEBUGFS/shrink; sleep 0.2; }
-pool_held_kb() { awk '$1 == "held_kb" { print $2 }' $SP_DEBUGFS/stats 2>/dev/null || echo 0; }
+# The memory the pool holds, from its /proc/meminfo line (a stable ABI).
+pool_held_kb() { awk '$1 == "SecretPool:" { print $2; f = 1 } END { if (!f) print 0 }' /proc/meminfo; }
+
+# trace_start: record the pool's region and block events, its fallbacks
+# and shrinks, and the per-page path's unmaps that split the direct map,
+# in a tracefs instance of their own (per-page events: too many to print).
+SP_TRACE=/sys/kernel/tracing/instances/secretpool_bench
+trace_start() {
+	[ -d /sys/kernel/tracing/events/secretpool ] || return 1
+	rmdir $SP_TRACE 2>/dev/null
+	mkdir $SP_TRACE && echo 4096 > $SP_TRACE/buffer_size_kb || return 1
+	for e in secretpool_region_grow secretpool_region_release secretpool_block_add \
+		 secretpool_block_release secretpool_fallback secretpool_shrink; do
+		echo 1 > $SP_TRACE/events/secretpool/$e/enable
+	done
+	echo 'level_before > 1' > $SP_TRACE/events/secretmem/secretmem_page_unmap/filter
+	echo 1 > $SP_TRACE/events/secretmem/secretmem_page_unmap/enable
+	echo 1 > $SP_TRACE/tracing_on
+}
+# trace_dump WORDS...: stop recording and print the events, each line as
+# "TRACE WORDS... LINE" (tools/perf-scripts/secretpool-timeline.py).
+trace_dump() {
+	[ -d $SP_TRACE ] || return 0
+	echo 0 > $SP_TRACE/tracing_on
+	grep -v '^#' $SP_TRACE/trace | sed "s/^/TRACE $* /"
+	grep '^# entries-in-buffer' $SP_TRACE/trace
+	for e in $SP_TRACE/events/secretpool/*/enable $SP_TRACE/events/secretmem/*/enable; do
+		echo 0 > "$e"
+	done
+	rmdir $SP_TRACE
+}
 
 # label WORDS...: prefix the RESULT lines of standard input with WORDS.
 label() { sed "s/^RESULT /RESULT $* /"; }
