@@ -259,7 +259,8 @@ def new_repo(path, base_dir, env, who):
     run(['git', 'init', '-q'], cwd=path, env=env)
     run(['git', 'config', 'user.name', name], cwd=path, env=env)
     run(['git', 'config', 'user.email', email], cwd=path, env=env)
-    run(['git', 'add', '-A'], cwd=path, env=env)
+    # -f: Debian's .gitignore ignores everything at the top level.
+    run(['git', 'add', '-f', '-A'], cwd=path, env=env)
     run(['git', 'commit', '-q', '--allow-empty', '-m',
          'Linux 6.1.y as in %s' % os.path.basename(TARBALL)],
         cwd=path, env=env)
@@ -484,8 +485,10 @@ def cmd_bisect():
     n = len(read_plan())
     tap = Tap('series/bisect')
     t0 = time.time()
+    # The tip by its hash: HEAD moves with every checkout below.
+    tip = run(['git', 'rev-parse', 'HEAD'], cwd=repo).strip()
     for i in range(n, -1, -1):
-        rev = 'HEAD~%d' % i
+        rev = '%s~%d' % (tip, i)
         subj = run(['git', 'log', '-1', '--format=%s', rev], cwd=repo).strip()
         run(['git', 'checkout', '-q', rev], cwd=repo)
         os.makedirs(obj, exist_ok=True)
