@@ -39,6 +39,18 @@
  *    later fault (upstream refuses fallocate(); other modes still get
  *    EOPNOTSUPP).
  *
+ * And the interface secret memory was first proposed with
+ * (Documentation/userspace-api/secretmem.rst, include/uapi/linux/
+ * secretmem.h): memfd_create(name, MFD_SECRET) makes the same kind of
+ * file without a mode; until ioctl(SECRETMEM_SET_MODE) gives it one,
+ * once, it can be neither sized nor mapped (EBADFD).  EXCLUSIVE is what
+ * memfd_secret() files are from birth; UNCACHED maps the pages with an
+ * uncached memory type, which no other mapping contradicts since the
+ * direct map has none, after writing their cache lines back.
+ * SECRETMEM_QUERY says what a mode guarantees here.  Modes change only
+ * the mapping's memory type: pages, pool, accounting and every rule above
+ * are the same for both kinds of file.
+ *
  * What differs is where the pages come from.  With CONFIG_SECRETMEM_POOL
  * and the pool switched on (mm/secretpool.c), pages come zeroed and already
  * unmapped from whole 2M regions, so a fault changes no page table of the
@@ -70,7 +82,10 @@
 #include <linux/slab.h>
 
 #include <uapi/linux/magic.h>
+#include <uapi/linux/memfd.h>
+#include <uapi/linux/secretmem.h>
 
+#include <asm/sections.h>
 #include <asm/tlbflush.h>
 
 #include "internal.h"
@@ -141,11 +156,92 @@ bool secretmem_active(void)
  * struct secretmem_inode_state - per-file state
  * @user: the user whose RLIMIT_MEMLOCK the file's pages are charged to
  * @nr_pages_accounted: pages charged so far, released when the file goes
+ * @mode: SECRETMEM_MODE_* bits; 0 until SECRETMEM_SET_MODE for a file made
+ *	with memfd_create(MFD_SECRET).  Set once, under @lock, from 0 to its
+ *	value for good: read without the lock (READ_ONCE()), a value seen is
+ *	the file's for its whole life.
+ * @lock: serialises setting @mode
  */
 struct secretmem_inode_state {
 	struct user_struct	*user;
 	atomic_long_t		nr_pages_accounted;
+	u32			mode;
+	spinlock_t		lock;		/* serialises setting @mode */
 };
+
+static u32 secretmem_mode(struct inode *inode)
+{
+	struct secretmem_inode_state *state = inode->i_private;
+
+	return READ_ONCE(state->mode);
+}
+
+/*
+ * Whether this machine can map secret pages uncached: x86, where an
+ * uncached (UC-) user mapping of RAM is allowed, and safe here because no
+ * other mapping of the page is left to disagree on its memory type (the
+ * direct map's entry is gone, and pages the kernel image's mapping still
+ * covers are never used: secretmem_page_aliased()); and where the pool can
+ * flush a page out of the caches through an uncached window of its own
+ * (secretpool_flush_page()) before the user maps it and after.
+ */
+static bool secretmem_uncached_supported(void)
+{
+	return IS_ENABLED(CONFIG_X86) && secretpool_can_flush();
+}
+
+/*
+ * Whether the memory type of an uncached mapping is the one the hardware
+ * uses.  Under a hypervisor the host decides (KVM on Intel ignores the
+ * guest's type for ordinary memory), so the kernel cannot promise it.
+ */
+static bool secretmem_uncached_effective(void)
+{
+#ifdef CONFIG_X86
+	return !boot_cpu_has(X86_FEATURE_HYPERVISOR);
+#else
+	return false;
+#endif
+}
+
+/*
+ * Check a mode asked for by user space: EINVAL for unknown bits or none,
+ * EOPNOTSUPP for a mode this machine cannot give.  UNCACHED implies
+ * EXCLUSIVE whether or not that bit is given too.
+ */
+static int secretmem_check_mode(u32 mode)
+{
+	if (!mode || (mode & ~SECRETMEM_MODES))
+		return -EINVAL;
+	if ((mode & SECRETMEM_MODE_UNCACHED) && !secretmem_uncached_supported())
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/**
+ * secretmem_page_aliased() - whether the kernel maps pages twice
+ * @page: the first page
+ * @nr: how many
+ *
+ * On x86-64 the kernel image has a mapping of its own besides the direct
+ * map; image pages freed after boot (init memory, the gaps between
+ * sections) may stay mapped there, cached and writable, and
+ * set_direct_map_*() leaves that alias alone.  Secret pages never come
+ * from that range.
+ *
+ * Return: true if one of the pages lies in the kernel image.
+ */
+bool secretmem_page_aliased(struct page *page, unsigned long nr)
+{
+#ifdef CONFIG_X86_64
+	unsigned long pfn = page_to_pfn(page);
+
+	return pfn < PFN_UP(__pa_symbol(_end)) &&
+	       pfn + nr > PFN_DOWN(__pa_symbol(_text));
+#else
+	return false;
+#endif
+}
 
 /* Charge @nr_pages to @user's locked memory, within RLIMIT_MEMLOCK. */
 static bool secretmem_charge(struct user_struct *user, unsigned long nr_pages)
@@ -177,6 +273,39 @@ static void secretmem_unaccount_pages(struct secretmem_inode_state *state,
 }
 
 /*
+ * A zeroed folio from the page allocator for the per-page path, one that
+ * the kernel image's mapping does not cover (secretmem_page_aliased()):
+ * such pages are held while the next is taken, then freed.
+ */
+static struct folio *secretmem_alloc_folio(struct vm_area_struct *vma,
+					   unsigned long addr, gfp_t gfp,
+					   int nid, nodemask_t *nodemask)
+{
+	struct folio *folio, *held[4];
+	unsigned int n = 0;
+
+	for (;;) {
+		if (vma)
+			folio = vma_alloc_folio(gfp | __GFP_ZERO, 0, vma, addr,
+						false);
+		else
+			folio = __folio_alloc(gfp | __GFP_ZERO, 0, nid,
+					      nodemask);
+		if (!folio || !secretmem_page_aliased(&folio->page, 1))
+			break;
+		if (n == ARRAY_SIZE(held)) {
+			folio_put(folio);
+			folio = NULL;
+			break;
+		}
+		held[n++] = folio;
+	}
+	while (n)
+		folio_put(held[--n]);
+	return folio;
+}
+
+/*
  * A zeroed page that is not in the direct map, on a node the memory policy
  * of the mapping @vma at @addr (of the task, for a NULL @vma) and the
  * task's cpuset allow: from the pool if it can, otherwise allocated and
@@ -185,7 +314,7 @@ static void secretmem_unaccount_pages(struct secretmem_inode_state *state,
  */
 static struct page *secretmem_alloc_page(struct vm_area_struct *vma,
 					 unsigned long addr, gfp_t gfp,
-					 bool *from_pool)
+					 bool uncached, bool *from_pool)
 {
 	struct mempolicy *mpol;
 	nodemask_t *nodemask;
@@ -199,7 +328,7 @@ static struct page *secretmem_alloc_page(struct vm_area_struct *vma,
 	if (page) {
 		mpol_cond_put(mpol);
 		*from_pool = true;
-		return page;
+		goto out;
 	}
 
 	*from_pool = false;
@@ -208,10 +337,7 @@ static struct page *secretmem_alloc_page(struct vm_area_struct *vma,
 	 * from the address); the task's is not, so that an interleave
 	 * policy moves on once per page.
 	 */
-	if (vma)
-		folio = vma_alloc_folio(gfp | __GFP_ZERO, 0, vma, addr, false);
-	else
-		folio = __folio_alloc(gfp | __GFP_ZERO, 0, nid, nodemask);
+	folio = secretmem_alloc_folio(vma, addr, gfp, nid, nodemask);
 	mpol_cond_put(mpol);
 	if (!folio)
 		return NULL;
@@ -228,6 +354,16 @@ static struct page *secretmem_alloc_page(struct vm_area_struct *vma,
 		trace_secretmem_page_unmap(page_to_pfn(page), page_to_nid(page),
 					   level,
 					   secretmem_direct_map_level(page));
+out:
+	/*
+	 * An uncached mapping reads memory, not the caches, where the zeroes
+	 * may still be: write them back now that no mapping is left.  The
+	 * page is marked, so that it is cleared the same way when it goes.
+	 */
+	if (uncached) {
+		secretpool_flush_page(page, false);
+		SetPageChecked(page);
+	}
 	return page;
 }
 
@@ -252,6 +388,8 @@ static void secretmem_restore_page(struct page *page)
 /* Free a page from secretmem_alloc_page() that was never in a file. */
 static void secretmem_free_page(struct page *page, bool from_pool)
 {
+	/* Never exposed: flushed, still zero, in memory as in the caches. */
+	ClearPageChecked(page);
 	if (from_pool && secretpool_free_page(page))
 		return;
 	/* Back into the direct map before the buddy allocator may reuse it. */
@@ -339,7 +477,9 @@ retry:
 		goto out;
 	}
 
-	page = secretmem_alloc_page(vmf->vma, vmf->address, gfp, &from_pool);
+	page = secretmem_alloc_page(vmf->vma, vmf->address, gfp,
+				    secretmem_mode(inode) & SECRETMEM_MODE_UNCACHED,
+				    &from_pool);
 	if (!page) {
 		secretmem_unaccount_pages(state, 1);
 		ret = VM_FAULT_OOM;
@@ -387,12 +527,95 @@ static int secretmem_release(struct inode *inode, struct file *file)
 
 static int secretmem_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	u32 mode = secretmem_mode(file_inode(file));
+
+	if (!mode)
+		return -EBADFD;
 	if (!(vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
 		return -EINVAL;
 
 	vma->vm_flags |= VM_DONTDUMP;
 	vma->vm_ops = &secretmem_vm_ops;
+	/*
+	 * mprotect() and the mmap code keep the memory-type bits when they
+	 * recompute the protection from the flags (pgprot_modify()).
+	 */
+	if (mode & SECRETMEM_MODE_UNCACHED)
+		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 	return 0;
+}
+
+/* SECRETMEM_SET_MODE: once, before the file is sized or mapped. */
+static long secretmem_set_mode(struct inode *inode, u32 __user *arg)
+{
+	struct secretmem_inode_state *state = inode->i_private;
+	u32 mode;
+	int err;
+
+	if (get_user(mode, arg))
+		return -EFAULT;
+	err = secretmem_check_mode(mode);
+	if (err)
+		return err;
+
+	spin_lock(&state->lock);
+	if (state->mode) {
+		spin_unlock(&state->lock);
+		return -EBUSY;
+	}
+	WRITE_ONCE(state->mode, mode);
+	spin_unlock(&state->lock);
+	return 0;
+}
+
+/* What every mode guarantees, on every machine that has secretmem. */
+#define SECRETMEM_G_ALWAYS	(SECRETMEM_G_NO_DIRECT_MAP |		\
+				 SECRETMEM_G_NO_SWAP |			\
+				 SECRETMEM_G_NO_COREDUMP |		\
+				 SECRETMEM_G_NO_HIBERNATION |		\
+				 SECRETMEM_G_NO_GUP |			\
+				 SECRETMEM_G_ZEROED_ON_FREE)
+
+/* SECRETMEM_QUERY: what a mode guarantees here, and the file's mode. */
+static long secretmem_query(struct inode *inode,
+			    struct secretmem_query __user *arg)
+{
+	struct secretmem_query q;
+	int err;
+
+	if (copy_from_user(&q, arg, sizeof(q)))
+		return -EFAULT;
+	if (q.flags)
+		return -EINVAL;
+	err = secretmem_check_mode(q.mode);
+	if (err)
+		return err;
+
+	q.guarantees = SECRETMEM_G_ALWAYS;
+	if (q.mode & SECRETMEM_MODE_UNCACHED) {
+		q.guarantees |= SECRETMEM_G_UNCACHED;
+		if (secretmem_uncached_effective())
+			q.guarantees |= SECRETMEM_G_UNCACHED_HW;
+	}
+	q.current_mode = secretmem_mode(inode);
+	q.reserved = 0;
+	return copy_to_user(arg, &q, sizeof(q)) ? -EFAULT : 0;
+}
+
+static long secretmem_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct inode *inode = file_inode(file);
+
+	switch (cmd) {
+	case SECRETMEM_SET_MODE:
+		return secretmem_set_mode(inode, (u32 __user *)arg);
+	case SECRETMEM_QUERY:
+		return secretmem_query(inode,
+				       (struct secretmem_query __user *)arg);
+	default:
+		return -ENOTTY;
+	}
 }
 
 bool vma_is_secretmem(struct vm_area_struct *vma)
@@ -424,6 +647,8 @@ static long secretmem_fallocate(struct file *file, int mode, loff_t offset,
 
 	if (mode)
 		return -EOPNOTSUPP;
+	if (!secretmem_mode(inode))
+		return -EBADFD;
 
 	filemap_invalidate_lock_shared(mapping);
 	if (offset + len > i_size_read(inode)) {
@@ -445,7 +670,10 @@ static long secretmem_fallocate(struct file *file, int mode, loff_t offset,
 			err = -EAGAIN;
 			break;
 		}
-		page = secretmem_alloc_page(NULL, 0, gfp, &from_pool);
+		page = secretmem_alloc_page(NULL, 0, gfp,
+					    secretmem_mode(inode) &
+					    SECRETMEM_MODE_UNCACHED,
+					    &from_pool);
 		if (!page) {
 			secretmem_unaccount_pages(state, 1);
 			err = -ENOMEM;
@@ -477,6 +705,8 @@ static const struct file_operations secretmem_fops = {
 	.release	= secretmem_release,
 	.mmap		= secretmem_mmap,
 	.fallocate	= secretmem_fallocate,
+	.unlocked_ioctl	= secretmem_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 };
 
 static int secretmem_migrate_folio(struct address_space *mapping,
@@ -494,6 +724,17 @@ static int secretmem_migrate_folio(struct address_space *mapping,
  */
 static void secretmem_free_folio(struct folio *folio)
 {
+	/*
+	 * A page of an uncached file holds its data in memory itself:
+	 * zeroing it through a cached mapping, as below, would leave the
+	 * zeroes in a cache and the data in memory until the line is
+	 * evicted.  Zero it in memory first.
+	 */
+	if (folio_test_checked(folio)) {
+		folio_clear_checked(folio);
+		if (!folio_test_hwpoison(folio))
+			secretpool_flush_page(&folio->page, true);
+	}
 	if (secretpool_release_folio(folio))
 		return;
 	secretmem_restore_page(&folio->page);
@@ -514,7 +755,9 @@ static int secretmem_setattr(struct user_namespace *mnt_userns,
 
 	filemap_invalidate_lock(mapping);
 	/* The size is set once; a secretmem file never grows or shrinks. */
-	if ((iattr->ia_valid & ATTR_SIZE) && inode->i_size)
+	if ((iattr->ia_valid & ATTR_SIZE) && !secretmem_mode(inode))
+		ret = -EBADFD;
+	else if ((iattr->ia_valid & ATTR_SIZE) && inode->i_size)
 		ret = -EINVAL;
 	else
 		ret = simple_setattr(mnt_userns, dentry, iattr);
@@ -529,7 +772,7 @@ static const struct inode_operations secretmem_iops = {
 
 static struct vfsmount *secretmem_mnt;
 
-static int secretmem_init_inode_priv(struct inode *inode)
+static int secretmem_init_inode_priv(struct inode *inode, u32 mode)
 {
 	struct secretmem_inode_state *state;
 
@@ -537,12 +780,14 @@ static int secretmem_init_inode_priv(struct inode *inode)
 	if (!state)
 		return -ENOMEM;
 
+	spin_lock_init(&state->lock);
+	state->mode = mode;
 	state->user = get_uid(current_user());
 	inode->i_private = state;
 	return 0;
 }
 
-static struct file *secretmem_file_create(unsigned long flags)
+static struct file *secretmem_file_create(const char *name, u32 mode)
 {
 	struct inode *inode;
 	struct file *file;
@@ -553,12 +798,12 @@ static struct file *secretmem_file_create(unsigned long flags)
 	if (IS_ERR(inode))
 		return ERR_CAST(inode);
 
-	err = secretmem_init_inode_priv(inode);
+	err = secretmem_init_inode_priv(inode, mode);
 	if (err)
 		goto err_free_inode;
 
-	file = alloc_file_pseudo(inode, secretmem_mnt, "secretmem",
-				 O_RDWR, &secretmem_fops);
+	file = alloc_file_pseudo(inode, secretmem_mnt, name, O_RDWR,
+				 &secretmem_fops);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
 		goto err_free_priv;
@@ -583,11 +828,34 @@ err_free_inode:
 	return ERR_PTR(err);
 }
 
-SYSCALL_DEFINE1(memfd_secret, unsigned int, flags)
+/* A new secretmem file of mode @mode (0: none yet) and its descriptor. */
+static int secretmem_new_fd(const char *name, u32 mode, bool cloexec)
 {
 	struct file *file;
-	int fd, err;
+	int fd;
 
+	if (atomic_read(&secretmem_users) < 0)
+		return -ENFILE;
+
+	fd = get_unused_fd_flags(cloexec ? O_CLOEXEC : 0);
+	if (fd < 0)
+		return fd;
+
+	file = secretmem_file_create(name, mode);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
+
+	file->f_flags |= O_LARGEFILE;
+
+	atomic_inc(&secretmem_users);
+	fd_install(fd, file);
+	return fd;
+}
+
+SYSCALL_DEFINE1(memfd_secret, unsigned int, flags)
+{
 	/* Flags of our own must never collide with the fcntl.h ones. */
 	BUILD_BUG_ON(SECRETMEM_FLAGS_MASK & O_CLOEXEC);
 
@@ -596,28 +864,30 @@ SYSCALL_DEFINE1(memfd_secret, unsigned int, flags)
 
 	if (flags & ~(SECRETMEM_FLAGS_MASK | O_CLOEXEC))
 		return -EINVAL;
-	if (atomic_read(&secretmem_users) < 0)
-		return -ENFILE;
 
-	fd = get_unused_fd_flags(flags & O_CLOEXEC);
-	if (fd < 0)
-		return fd;
+	return secretmem_new_fd("secretmem", SECRETMEM_MODE_EXCLUSIVE,
+				flags & O_CLOEXEC);
+}
 
-	file = secretmem_file_create(flags);
-	if (IS_ERR(file)) {
-		err = PTR_ERR(file);
-		goto err_put_fd;
-	}
+/**
+ * memfd_secret_create() - memfd_create(@name, MFD_SECRET | @flags)
+ * @name: the file's name, "memfd:" and what user space gave
+ * @flags: the memfd_create() flags; MFD_CLOEXEC is the only other one
+ *
+ * A secretmem file as memfd_secret() makes, but without a mode: it can be
+ * neither sized nor mapped until SECRETMEM_SET_MODE gives it one.
+ *
+ * Return: a new file descriptor, or EINVAL for other flags, EOPNOTSUPP
+ * when secretmem is off (see memfd_secret()), ENFILE, EMFILE, ENOMEM.
+ */
+int memfd_secret_create(const char *name, unsigned int flags)
+{
+	if (flags & ~(MFD_SECRET | MFD_CLOEXEC))
+		return -EINVAL;
+	if (!secretmem_enable || !can_set_direct_map())
+		return -EOPNOTSUPP;
 
-	file->f_flags |= O_LARGEFILE;
-
-	atomic_inc(&secretmem_users);
-	fd_install(fd, file);
-	return fd;
-
-err_put_fd:
-	put_unused_fd(fd);
-	return err;
+	return secretmem_new_fd(name, 0, flags & MFD_CLOEXEC);
 }
 
 static int secretmem_init_fs_context(struct fs_context *fc)

@@ -212,6 +212,7 @@
 
 #include <linux/mm.h>
 #include <linux/gfp.h>
+#include <linux/cacheflush.h>
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/cpuset.h>
@@ -375,12 +376,17 @@ out:
 }
 
 /* Map @page at this CPU's window.  Preemption must be off until unmapped. */
-static void *sp_window_map(struct page *page)
+static void *sp_window_map_prot(struct page *page, pgprot_t prot)
 {
 	struct sp_window *w = this_cpu_ptr(&sp_window);
 
-	set_pte_at(&init_mm, w->addr, w->ptep, mk_pte(page, PAGE_KERNEL));
+	set_pte_at(&init_mm, w->addr, w->ptep, mk_pte(page, prot));
 	return (void *)w->addr;
+}
+
+static void *sp_window_map(struct page *page)
+{
+	return sp_window_map_prot(page, PAGE_KERNEL);
 }
 
 static void sp_window_unmap(void)
@@ -678,6 +684,7 @@ static struct page *sp_node_take_packed(struct sp_nodepool *n)
 			if (!page || page_to_nid(page) != n->nid ||
 			    !zone_spans_pfn(page_zone(page),
 					    pfn + SP_REGION_PAGES - 1) ||
+			    secretmem_page_aliased(page, SP_REGION_PAGES) ||
 			    !sp_block_looks_free(pfn))
 				continue;
 			if (tries++ == SP_PACK_TRIES)
@@ -702,6 +709,31 @@ static struct page *sp_node_take_packed(struct sp_nodepool *n)
 	}
 #endif
 	return NULL;
+}
+
+/*
+ * An order-9 block of node @nid from the page allocator that no other
+ * kernel mapping covers (secretmem_page_aliased()): one that does is
+ * held while the next one is taken, then freed.  NULL if none.
+ */
+static struct page *sp_alloc_block(int nid)
+{
+	struct page *page, *held = NULL;
+
+	for (;;) {
+		page = alloc_pages_node(nid, SP_REGION_GFP, SP_REGION_ORDER);
+		if (!page || !secretmem_page_aliased(page, SP_REGION_PAGES))
+			break;
+		if (held) {
+			__free_pages(page, SP_REGION_ORDER);
+			page = NULL;
+			break;
+		}
+		held = page;
+	}
+	if (held)
+		__free_pages(held, SP_REGION_ORDER);
+	return page;
 }
 
 /*
@@ -771,7 +803,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	else if (page)
 		packed = true;
 	else
-		page = alloc_pages_node(nid, SP_REGION_GFP, SP_REGION_ORDER);
+		page = sp_alloc_block(nid);
 	if (!page) {
 		atomic_long_inc(&n->grow_failed);
 		kfree(r);
@@ -2705,6 +2737,52 @@ bool secretpool_clear_page(struct page *page)
 		return false;
 	sp_page_zero(page);
 	return true;
+}
+
+/**
+ * secretpool_can_flush() - whether secretpool_flush_page() works here
+ *
+ * Return: true on x86 with CLFLUSH once the per-CPU windows are set up.
+ */
+bool secretpool_can_flush(void)
+{
+#ifdef CONFIG_X86
+	if (!boot_cpu_has(X86_FEATURE_CLFLUSH))
+		return false;
+	/* Pairs with sp_window_init(): the windows are set up once seen. */
+	return smp_load_acquire(&sp_window_ready);
+#else
+	return false;
+#endif
+}
+
+/**
+ * secretpool_flush_page() - put a page that is not in the direct map in
+ *	memory, out of every CPU cache
+ * @page: the page; the caller has it to itself, and no mapping of it is
+ *	left (the direct map's entry is gone and flushed from the TLBs)
+ * @zero: zero it first
+ *
+ * For a page that user space maps, or has mapped, with an uncached memory
+ * type.  Maps @page through this CPU's window with an uncached type,
+ * which nothing speculates through, zeroes it if asked (the stores go to
+ * memory) and flushes its lines from the caches (CLFLUSH acts on the
+ * physical line, whichever mapping cached it): after this the page's
+ * content is in memory and nowhere else.  Needs secretpool_can_flush().
+ */
+void secretpool_flush_page(struct page *page, bool zero)
+{
+#ifdef CONFIG_X86
+	void *addr;
+
+	preempt_disable();
+	addr = sp_window_map_prot(page, PAGE_KERNEL_NOCACHE);
+	if (zero)
+		memset(addr, 0, PAGE_SIZE);
+	clflush_cache_range(addr, PAGE_SIZE);
+	sp_window_unmap();
+	preempt_enable();
+#endif
 }
 
 static void sp_kick_all(void)

@@ -153,6 +153,7 @@ struct secretpool_stats {
 /* In mm/secretmem.c: for the boot reservation, and for the pool. */
 bool secretmem_boot_enabled(void);
 int secretmem_direct_map_level(struct page *page);
+bool secretmem_page_aliased(struct page *page, unsigned long nr);
 
 #ifdef CONFIG_SECRETMEM_POOL
 
@@ -165,6 +166,8 @@ bool secretpool_free_page(struct page *page);
 bool secretpool_release_folio(struct folio *folio);
 bool secretpool_busy(void);
 bool secretpool_clear_page(struct page *page);
+bool secretpool_can_flush(void);
+void secretpool_flush_page(struct page *page, bool zero);
 void secretpool_give_up(void);
 
 /* --- the instance interface (the default pool is one instance) --- */
@@ -484,6 +487,15 @@ static inline bool secretpool_busy(void)
 static inline bool secretpool_clear_page(struct page *page)
 {
 	return false;
+}
+
+static inline bool secretpool_can_flush(void)
+{
+	return false;
+}
+
+static inline void secretpool_flush_page(struct page *page, bool zero)
+{
 }
 
 static inline void secretpool_give_up(void)
