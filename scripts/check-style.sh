@@ -77,6 +77,29 @@ for f in $KFILES; do
 done
 tap_end style/kernel-doc
 
+# The uapi header as "make headers_install" installs it compiles alone,
+# in C and in C++ (the header is included first, with nothing before it).
+tap_begin style/uapi-headers
+UAPI=$ROOT/build/uapi
+if ! make -s -C "$SRC" O="$ROOT/build/obj-uapi" INSTALL_HDR_PATH="$UAPI" headers_install 2>"$UAPI.err"; then
+	tap_result not_ok "make headers_install" "$(cat "$UAPI.err")"
+else
+	for h in $(cd "$ROOT/include/uapi" && ls linux/*.h 2>/dev/null); do
+		for lang in c c++; do
+			cc=gcc
+			[ $lang = c++ ] && cc=g++
+			out=$(printf '#include <%s>\nint main(void) { return 0; }\n' "$h" |
+				$cc -x $lang -fsyntax-only -Wall -Wextra -pedantic -isystem "$UAPI/include" - 2>&1)
+			if [ -n "$out" ]; then
+				tap_result not_ok "$h alone in $lang" "$out"
+			else
+				tap_result ok "$h alone in $lang"
+			fi
+		done
+	done
+fi
+tap_end style/uapi-headers
+
 tap_begin style/build-W1-sparse
 if [ ! -f "$OBJ/.config" ]; then
 	tap_result not_ok "configured tree" "no $OBJ/.config: build the kernel first"

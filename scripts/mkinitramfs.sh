@@ -48,16 +48,22 @@ if [ ! -x "$BIN/memfd_secret" ] || [ "$up" -nt "$BIN/memfd_secret" ]; then
 	gcc $CFLAGS_USER -I"$SRC/tools/testing/selftests" -o "$BIN/memfd_secret" "$up" -lcap
 fi
 
+# The tree's uapi headers as "make headers_install" gives them (our
+# include/uapi/linux/secretmem.h among them), for the programs below.
+UAPI=$ROOT/build/uapi
+make -s -C "$SRC" O="$ROOT/build/obj-uapi" INSTALL_HDR_PATH="$UAPI" headers_install ||
+	die "make headers_install failed"
+
 # Our kselftests, built with the kselftest framework of the tree.
 if [ -f "$ROOT/tools/testing/selftests/secretmem/Makefile" ]; then
 	mkdir -p "$BIN/secretmem"
 	make -s -C "$SRC/tools/testing/selftests/secretmem" \
-		OUTPUT="$BIN/secretmem" LDFLAGS=-static
+		OUTPUT="$BIN/secretmem" LDFLAGS=-static KHDR_INCLUDES="-isystem $UAPI/include"
 fi
 
 # Benchmark and demo helpers.
 if [ -f "$ROOT/benchmarks/src/Makefile" ]; then
-	make -s -C "$ROOT/benchmarks/src" OUT="$BIN"
+	make -s -C "$ROOT/benchmarks/src" OUT="$BIN" KHDR_INCLUDES="-isystem $UAPI/include"
 fi
 
 # --- the archive ---

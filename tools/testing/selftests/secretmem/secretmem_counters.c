@@ -38,6 +38,26 @@ static int events_read(struct events *e)
 	       e->grow < 0 || e->release < 0 ? -1 : 0;
 }
 
+/*
+ * The pool's statistics and its vmstat events at one moment: the pool's
+ * worker may grow or release a region between two reads, so the events
+ * are read before and after the statistics until they did not move.
+ */
+static int snapshot(struct pool_stats *st, struct events *e)
+{
+	struct events before;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		if (events_read(&before) || pool_stats(st) || events_read(e))
+			return -1;
+		if (!memcmp(&before, e, sizeof(*e)))
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
 /* The sum of "Node N KEY: V kB" over every node's meminfo; -1 if none. */
 static long long nodes_kb(const char *key)
 {
@@ -166,11 +186,11 @@ TEST_F(counters, vmstat_matches_pool)
 	ASSERT_EQ(0, pool_set("enabled", 1));
 	ASSERT_EQ(0, settle_empty(&st0));
 	ASSERT_EQ(0, events_read(&e0)) TH_LOG("no secretpool_* in /proc/vmstat");
+	ASSERT_EQ(0, snapshot(&st0, &e0));
 
 	p = make_secret(&fd, PAGES, self->page);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, pool_stats(&st1));
-	ASSERT_EQ(0, events_read(&e1));
+	ASSERT_EQ(0, snapshot(&st1, &e1));
 	EXPECT_EQ(PAGES, e1.alloc - e0.alloc);
 	EXPECT_EQ(st1.in_use - st0.in_use, e1.alloc - e0.alloc);
 	EXPECT_EQ(st1.fallback - st0.fallback, e1.fallback - e0.fallback);
@@ -181,7 +201,7 @@ TEST_F(counters, vmstat_matches_pool)
 	close(fd);
 
 	ASSERT_EQ(0, settle_empty(&st2));
-	ASSERT_EQ(0, events_read(&e2));
+	ASSERT_EQ(0, snapshot(&st2, &e2));
 	TH_LOG("events: %lld alloc, %lld fallback, %lld recycle, %lld grow, %lld release",
 	       e2.alloc - e0.alloc, e2.fallback - e0.fallback,
 	       e2.recycle - e0.recycle, e2.grow - e0.grow,

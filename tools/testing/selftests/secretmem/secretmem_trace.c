@@ -227,7 +227,7 @@ static int instance_on(bool on)
 
 FIXTURE(trace) {
 	long page;
-	long long saved_enabled, saved_max;
+	long long saved_enabled, saved_max, saved_low;
 };
 
 FIXTURE_SETUP(trace)
@@ -238,9 +238,17 @@ FIXTURE_SETUP(trace)
 	self->page = sysconf(_SC_PAGESIZE);
 	self->saved_enabled = -1;
 	self->saved_max = -1;
+	self->saved_low = -1;
 	REQUIRE_POOL(return);
 	self->saved_enabled = pool_get("enabled");
 	self->saved_max = pool_get("max_regions");
+	self->saved_low = pool_get("low_watermark");
+	/*
+	 * No growth in the background: the worker would otherwise refill
+	 * the emptied pool between the end of a trace and the reading of
+	 * the counters; regions then grow only for the faults, traced.
+	 */
+	ASSERT_EQ(0, pool_set("low_watermark", 0));
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &unlimited));
 
 	if (access(TRACEFS "/events", F_OK))
@@ -266,6 +274,8 @@ FIXTURE_TEARDOWN(trace)
 	rmdir(INSTANCE);
 	if (self->saved_max >= 0)
 		pool_set("max_regions", self->saved_max);
+	if (self->saved_low >= 0)
+		pool_set("low_watermark", self->saved_low);
 	if (self->saved_enabled >= 0)
 		pool_set("enabled", self->saved_enabled);
 }

@@ -19,8 +19,15 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+
+#include <linux/secretmem.h>
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
 
 #ifndef __NR_memfd_secret
 #define __NR_memfd_secret 447
@@ -29,9 +36,57 @@
 #define SP_PARAMS	"/sys/module/secretpool/parameters/"
 #define SP_DEBUGFS	"/sys/kernel/debug/secretpool/"
 
-static inline int sys_memfd_secret(unsigned int flags)
+static inline int memfd_secret_syscall(unsigned int flags)
 {
 	return syscall(__NR_memfd_secret, flags);
+}
+
+/*
+ * The kind of secret memory file the suites test, from the environment:
+ * SECRETMEM_KIND unset or "memfd_secret": memfd_secret(); "mfd":
+ * memfd_create(MFD_SECRET) with mode EXCLUSIVE; "uncached": the same with
+ * mode UNCACHED.  The guest job "tests" runs some suites once per kind.
+ */
+static inline unsigned int secretmem_kind_mode(void)
+{
+	const char *kind = getenv("SECRETMEM_KIND");
+
+	if (!kind || !strcmp(kind, "memfd_secret"))
+		return 0;
+	if (!strcmp(kind, "uncached"))
+		return SECRETMEM_MODE_UNCACHED;
+	if (!strcmp(kind, "mfd"))
+		return SECRETMEM_MODE_EXCLUSIVE;
+	fprintf(stderr, "SECRETMEM_KIND=%s: memfd_secret, mfd or uncached\n",
+		kind);
+	exit(2);
+}
+
+/*
+ * A secret memory file of the kind under test.  Flags other than
+ * O_CLOEXEC go to memfd_secret() itself, whose errors the ABI suite checks.
+ */
+static inline int sys_memfd_secret(unsigned int flags)
+{
+	unsigned int mode = secretmem_kind_mode();
+	int fd, err;
+
+	if (!mode || (flags & ~O_CLOEXEC))
+		return memfd_secret_syscall(flags);
+	fd = syscall(__NR_memfd_create, "secretmem-test",
+		     MFD_SECRET | (flags & O_CLOEXEC ? MFD_CLOEXEC : 0));
+	/* Secret memory off: as memfd_secret() says it, for the skips. */
+	if (fd < 0 && errno == EOPNOTSUPP)
+		errno = ENOSYS;
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, SECRETMEM_SET_MODE, &mode)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
 }
 
 /*
