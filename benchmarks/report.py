@@ -283,6 +283,37 @@ def t_fault(rows, memory):
     return Table('throughput-' + memory, title, ['threads', 'phase', *modes], body, note)
 
 
+def t_memtype(rows, memory):
+    """Uncached against exclusive secrets and shmem (scenario=memtype)."""
+    mrows = pick(rows, scenario='memtype', memory=memory)
+    if not mrows:
+        return None
+    kinds = [k for k in ('shmem', 'mfd', 'uncached') if pick(mrows, mode=k)]
+    names = {'shmem': 'shmem', 'mfd': 'exclusive', 'uncached': 'uncached'}
+    body = []
+    reps = 0
+    for metric, label in (('fault_pps', 'fault, pages/s'), ('free_pps', 'free, pages/s'),
+                          ('access_mbs', 'access, MB/s'), ('atomic_mops', 'atomics, M/s')):
+        row = [label]
+        for k in kinds:
+            vals = [r.get(metric) for r in pick(mrows, mode=k)]
+            reps = max(reps, len(vals))
+            med, spread = median_spread(vals)
+            row.append('-' if med is None else
+                       ('%.1f ±%d%%' % (med, spread) if med < 100 else '%d ±%d%%' % (med, spread)))
+        body.append(row)
+    title = ('Memory types, %s memory: an uncached secret against an exclusive one and '
+             'shmem, 1 thread (median of %d, ± spread max-min)' % (memory, reps))
+    note = ('Files of 64 pages: fault every page, 4 passes of 8-byte writes and reads '
+            'over every 64-byte line, 200,000 atomic additions to one word, close.  '
+            '"exclusive" and "uncached" are memfd_create(MFD_SECRET) files in those '
+            'modes.  QEMU TCG does not model memory types: here uncached costs nothing, '
+            'which on hardware is far from true.  On a real machine: '
+            'sp-bench fault -m uncached -t 1 -s 5 -P 64 -a 4 -A 200000 (and -m mfd, '
+            '-m shmem) as root, on the pool kernel booted with secretmem.enable=1.')
+    return Table('memtype-' + memory, title, ['', *[names[k] for k in kinds]], body, note)
+
+
 def t_fio(rows, memory):
     frows = pick(rows, scenario='fio', memory=memory)
     if not frows:
@@ -349,7 +380,7 @@ def t_misc(rows, memory):
 def tables(rows):
     out = []
     for memory in MEMORIES:
-        for fn in (t_misc, t_longlived, t_steps, t_churn, t_fault, t_fio):
+        for fn in (t_misc, t_longlived, t_steps, t_churn, t_fault, t_memtype, t_fio):
             t = fn(rows, memory)
             if t:
                 out.append(t)

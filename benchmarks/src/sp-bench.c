@@ -13,9 +13,15 @@
  *	line).
  *   sp-bench churn [-p PROCS] [-s SECONDS] [-M MAX_PAGES]
  *	PROCS processes open, fault, hold and close secrets of random sizes.
- *   sp-bench fault -m secret|shmem [-t THREADS] [-P PAGES] [-s SECONDS]
+ *   sp-bench fault -m secret|mfd|uncached|shmem [-t THREADS] [-P PAGES]
+ *		   [-s SECONDS] [-a PASSES] [-A ATOMICS]
  *	fault/free throughput: each thread creates a file of PAGES pages, maps
- *	it, writes every page, unmaps and closes it, in a loop.
+ *	it, writes every page, unmaps and closes it, in a loop.  secret:
+ *	memfd_secret(); mfd: memfd_create(MFD_SECRET), mode EXCLUSIVE;
+ *	uncached: the same, mode UNCACHED; shmem: memfd_create().  -a: also
+ *	PASSES passes of 8-byte writes and reads over every 64-byte line of
+ *	the mapping (access_mbs); -A: also ATOMICS atomic additions to one
+ *	word (atomic_mops).
  *   sp-bench leak [-P PAGES]
  *	fills PAGES secret pages, closes them, and counts the non-zero bytes
  *	of PAGES fresh secret pages (should be 0).
@@ -267,6 +273,10 @@ static int cmd_longlived(int argc, char **argv)
 struct fault_arg {
 	int secret;
 	long pages;
+	int passes;
+	long atomics;
+	double access_s, atomic_s;
+	long long access_bytes, atomic_ops;
 	double until;
 	long long files, npages;
 	double fault_s, free_s;
@@ -299,6 +309,33 @@ static void *fault_thread(void *data)
 		for (i = 0; i < a->pages; i++)
 			p[i * page] = 1;
 		t1 = now();
+		if (a->passes) {
+			volatile uint64_t *w = (volatile uint64_t *)p;
+			long words = a->pages * page / 8, j;
+			uint64_t sum = 0;
+			int pass;
+
+			for (pass = 0; pass < a->passes; pass++) {
+				for (j = 0; j < words; j += 8)
+					w[j] = j + pass;
+				for (j = 0; j < words; j += 8)
+					sum += w[j];
+			}
+			if (sum == 1)	/* keeps the reads */
+				fputc(' ', stderr);
+			a->access_s += now() - t1;
+			a->access_bytes += 2LL * a->passes * (words / 8) * 8;
+		}
+		if (a->atomics) {
+			double ta = now();
+			long j;
+
+			for (j = 0; j < a->atomics; j++)
+				__atomic_fetch_add((uint64_t *)p, 1, __ATOMIC_SEQ_CST);
+			a->atomic_s += now() - ta;
+			a->atomic_ops += a->atomics;
+		}
+		t1 = now();
 		munmap(p, a->pages * page);
 		close(fd);		/* the file's pages are freed here */
 		t2 = now();
@@ -312,23 +349,33 @@ static void *fault_thread(void *data)
 
 static int cmd_fault(int argc, char **argv)
 {
-	int threads = 1, opt, i, secret = 1;
-	long pages = 256;
+	int threads = 1, opt, i, secret = 1, passes = 0;
+	long pages = 256, atomics = 0;
 	double secs = 2, t0, wall, fault_s = 0, free_s = 0;
-	long long npages = 0;
+	double access_s = 0, atomic_s = 0;
+	long long npages = 0, access_bytes = 0, atomic_ops = 0;
 	struct fault_arg *args;
 	pthread_t *th;
 	const char *mode = "secret";
 
-	while ((opt = getopt(argc, argv, "m:t:P:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:t:P:s:a:A:")) != -1) {
 		switch (opt) {
 		case 'm': mode = optarg; secret = strcmp(optarg, "shmem"); break;
+		case 'a': passes = atoi(optarg); break;
+		case 'A': atomics = atol(optarg); break;
 		case 't': threads = atoi(optarg); break;
 		case 'P': pages = atol(optarg); break;
 		case 's': secs = atof(optarg); break;
 		default: return 2;
 		}
 	}
+	/* The kind of secret file (secretmem_util.h's sys_memfd_secret()). */
+	if (!strcmp(mode, "mfd"))
+		setenv("SECRETMEM_KIND", "mfd", 1);
+	else if (!strcmp(mode, "uncached"))
+		setenv("SECRETMEM_KIND", "uncached", 1);
+	else if (secret && strcmp(mode, "secret"))
+		return 2;
 	args = calloc(threads, sizeof(*args));
 	th = calloc(threads, sizeof(*th));
 	if (!args || !th)
@@ -337,7 +384,9 @@ static int cmd_fault(int argc, char **argv)
 	t0 = now();
 	for (i = 0; i < threads; i++) {
 		args[i] = (struct fault_arg){ .secret = secret, .pages = pages,
-					      .until = t0 + secs };
+					      .until = t0 + secs,
+					      .passes = passes,
+					      .atomics = atomics };
 		if (pthread_create(&th[i], NULL, fault_thread, &args[i]))
 			die("pthread_create");
 	}
@@ -350,6 +399,10 @@ static int cmd_fault(int argc, char **argv)
 		npages += args[i].npages;
 		fault_s += args[i].fault_s;
 		free_s += args[i].free_s;
+		access_s += args[i].access_s;
+		access_bytes += args[i].access_bytes;
+		atomic_s += args[i].atomic_s;
+		atomic_ops += args[i].atomic_ops;
 	}
 	wall = now() - t0;
 	/* Per-thread times summed, so divide by threads for aggregate rates. */
@@ -358,6 +411,12 @@ static int cmd_fault(int argc, char **argv)
 	       fault_s > 0 ? npages / (fault_s / threads) : 0,
 	       free_s > 0 ? npages / (free_s / threads) : 0,
 	       npages / wall);
+	if (passes)
+		out(" access_mbs=%.1f", access_s > 0 ?
+		    access_bytes / (access_s / threads) / 1e6 : 0);
+	if (atomics)
+		out(" atomic_mops=%.2f", atomic_s > 0 ?
+		    atomic_ops / (atomic_s / threads) / 1e6 : 0);
 	print_pool("pool_");
 	result_end();
 	return 0;
