@@ -98,6 +98,20 @@ else
 		done
 	done
 fi
+# The example program of Documentation/userspace-api/secretmem.rst builds
+# against the installed headers.
+doc=$ROOT/Documentation/userspace-api/secretmem.rst
+if [ -f "$doc" ]; then
+	awk '/^\.\. code-block:: c/ { on = 1; next }
+	     on && /^[^\t]/ && NF { on = 0 }
+	     on { sub(/^\t/, ""); print }' "$doc" > "$UAPI.example.c"
+	out=$(gcc -Wall -Wextra -isystem "$UAPI/include" -o "$UAPI.example" "$UAPI.example.c" 2>&1)
+	if [ -n "$out" ] || [ ! -s "$UAPI.example.c" ]; then
+		tap_result not_ok "secretmem.rst: the example builds" "${out:-no example found}"
+	else
+		tap_result ok "secretmem.rst: the example builds"
+	fi
+fi
 tap_end style/uapi-headers
 
 tap_begin style/build-W1-sparse

@@ -201,6 +201,15 @@ TEST_F(modes, no_mode_refuses_use)
 	ASSERT_NE(MAP_FAILED, p);
 	poke(p, 7);
 	EXPECT_EQ(7, peek(p));
+	/* Sized and mapped: the mode stays. */
+	errno = 0;
+	EXPECT_EQ(-1, set_mode(fd, SECRETMEM_MODE_EXCLUSIVE));
+	EXPECT_EQ(EBUSY, errno);
+	if (self->uncached) {
+		errno = 0;
+		EXPECT_EQ(-1, set_mode(fd, SECRETMEM_MODE_UNCACHED));
+		EXPECT_EQ(EBUSY, errno);
+	}
 	munmap(p, self->page);
 	close(fd);
 }
