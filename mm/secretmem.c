@@ -187,7 +187,7 @@ static u32 secretmem_mode(struct inode *inode)
  */
 static bool secretmem_uncached_supported(void)
 {
-	return IS_ENABLED(CONFIG_X86) && secretpool_can_flush();
+	return secretpool_can_flush();	/* false but on x86 */
 }
 
 /*

@@ -133,24 +133,6 @@ FIXTURE_TEARDOWN(counters)
 		pool_set("enabled", self->saved_enabled);
 }
 
-/* A secret of @pages pages, each written; its mapping, or MAP_FAILED. */
-static char *make_secret(int *fd, long pages, long page)
-{
-	char *p;
-	long i;
-
-	*fd = sys_memfd_secret(0);
-	if (*fd < 0 || ftruncate(*fd, pages * page))
-		return MAP_FAILED;
-	p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_SHARED, *fd,
-		 0);
-	if (p == MAP_FAILED)
-		return p;
-	for (i = 0; i < pages; i++)
-		poke(p + i * page, 1);
-	return p;
-}
-
 TEST_F(counters, meminfo_matches_pool)
 {
 	struct pool_stats st;
@@ -163,7 +145,7 @@ TEST_F(counters, meminfo_matches_pool)
 	ASSERT_EQ(0, settle_empty(&st));
 	check_meminfo(_metadata, "settled");
 
-	p = make_secret(&fd, PAGES, self->page);
+	p = secret_mapping(&fd, PAGES, self->page, 1);
 	ASSERT_NE(MAP_FAILED, p);
 	check_meminfo(_metadata, "secret held");
 	EXPECT_LE(PAGES * 4LL, meminfo_kb("SecretPool") -
@@ -188,7 +170,7 @@ TEST_F(counters, vmstat_matches_pool)
 	ASSERT_EQ(0, events_read(&e0)) TH_LOG("no secretpool_* in /proc/vmstat");
 	ASSERT_EQ(0, snapshot(&st0, &e0));
 
-	p = make_secret(&fd, PAGES, self->page);
+	p = secret_mapping(&fd, PAGES, self->page, 1);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, snapshot(&st1, &e1));
 	EXPECT_EQ(PAGES, e1.alloc - e0.alloc);
@@ -213,7 +195,7 @@ TEST_F(counters, vmstat_matches_pool)
 
 	/* Switched off, the pool hands out nothing and falls back from nothing. */
 	ASSERT_EQ(0, pool_set("enabled", 0));
-	p = make_secret(&fd, 64, self->page);
+	p = secret_mapping(&fd, 64, self->page, 1);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, events_read(&e1));
 	EXPECT_EQ(e2.alloc, e1.alloc);

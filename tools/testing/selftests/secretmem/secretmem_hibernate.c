@@ -46,24 +46,6 @@ static int wait_recycled(void)
 	return -1;
 }
 
-/* A secret of @pages pages, each written once; returns its mapping. */
-static char *fault_secret(int *fd, long pages, long page)
-{
-	char *p;
-	long i;
-
-	*fd = sys_memfd_secret(0);
-	if (*fd < 0 || ftruncate(*fd, pages * page))
-		return MAP_FAILED;
-	p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_SHARED, *fd,
-		 0);
-	if (p == MAP_FAILED)
-		return p;
-	for (i = 0; i < pages; i++)
-		poke(p + i * page, 's');
-	return p;
-}
-
 FIXTURE(hibernate) {
 	long page;
 	long long saved_high, saved_low, saved_enabled;
@@ -131,7 +113,7 @@ TEST_F(hibernate, refused_while_secrets_live)
 		close(snap);
 	close(fd);
 
-	p = fault_secret(&fd, 8, self->page);
+	p = secret_mapping(&fd, 8, self->page, 's');
 	ASSERT_NE(MAP_FAILED, p);
 	close(fd);
 	EXPECT_EQ(0, disk_offered()) TH_LOG("mapped secret, file closed");
@@ -156,7 +138,7 @@ TEST_F(hibernate, preparing_empties_the_pool)
 
 	/* Keep the regions of a closed secret in the pool. */
 	ASSERT_EQ(0, pool_set("high_watermark", 1000000));
-	p = fault_secret(&fd, 600, self->page);
+	p = secret_mapping(&fd, 600, self->page, 's');
 	ASSERT_NE(MAP_FAILED, p);
 	munmap(p, 600 * self->page);
 	close(fd);
@@ -178,7 +160,7 @@ TEST_F(hibernate, preparing_empties_the_pool)
 	EXPECT_EQ(1, pool_frozen());
 
 	/* Meanwhile a secret still works, one page at a time. */
-	p = fault_secret(&fd, 4, self->page);
+	p = secret_mapping(&fd, 4, self->page, 's');
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ('s', peek(p + 3 * self->page));
 	ASSERT_EQ(0, pool_stats(&st2));
@@ -195,7 +177,7 @@ TEST_F(hibernate, preparing_empties_the_pool)
 	 * Over: the pool has its blocks back, and serves and grows again
 	 * (st2 is from while frozen); with blocks it serves from them.
 	 */
-	p = fault_secret(&fd, 4, self->page);
+	p = secret_mapping(&fd, 4, self->page, 's');
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, pool_stats(&st1));
 	EXPECT_EQ(st0.blocks, st1.blocks) TH_LOG("blocks not taken back");

@@ -280,24 +280,6 @@ FIXTURE_TEARDOWN(trace)
 		pool_set("enabled", self->saved_enabled);
 }
 
-/* A secret of @pages pages, each written; its mapping, or MAP_FAILED. */
-static char *make_secret(int *fd, long pages, long page)
-{
-	char *p;
-	long i;
-
-	*fd = sys_memfd_secret(0);
-	if (*fd < 0 || ftruncate(*fd, pages * page))
-		return MAP_FAILED;
-	p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_SHARED, *fd,
-		 0);
-	if (p == MAP_FAILED)
-		return p;
-	for (i = 0; i < pages; i++)
-		poke(p + i * page, 1);
-	return p;
-}
-
 static void drop_secret(int fd, char *p, long pages, long page)
 {
 	munmap(p, pages * page);
@@ -323,7 +305,7 @@ TEST_F(trace, churn)
 	ASSERT_EQ(0, instance_on(true));
 
 	for (round = 0; round < ROUNDS; round++) {
-		p = make_secret(&fd, PAGES, self->page);
+		p = secret_mapping(&fd, PAGES, self->page, 1);
 		ASSERT_NE(MAP_FAILED, p);
 		drop_secret(fd, p, PAGES, self->page);
 	}
@@ -375,7 +357,7 @@ TEST_F(trace, fallback_reason)
 	ASSERT_EQ(0, instance_on(true));
 
 	/* One region per node at most: 2048 pages need the per-page path. */
-	p = make_secret(&fd, 2048, self->page);
+	p = secret_mapping(&fd, 2048, self->page, 1);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, instance_on(false));
 	ASSERT_EQ(0, trace_read(t));
@@ -407,7 +389,7 @@ TEST_F(trace, pool_off_page_at_a_time)
 	ASSERT_NE(NULL, t);
 	ASSERT_EQ(0, pool_set("enabled", 0));
 	ASSERT_EQ(0, instance_on(true));
-	p = make_secret(&fd, 64, self->page);
+	p = secret_mapping(&fd, 64, self->page, 1);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, instance_on(false));
 	ASSERT_EQ(0, trace_read(t));

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 
@@ -102,6 +103,27 @@ static inline void poke(void *p, char val)
 static inline char peek(const void *p)
 {
 	return __atomic_load_n((const char *)p, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A secret file of @pages pages of @page bytes, each page written with
+ * @byte, mapped shared; its mapping, or MAP_FAILED (*@fd may then be open).
+ */
+static inline char *secret_mapping(int *fd, long pages, long page, char byte)
+{
+	char *p;
+	long i;
+
+	*fd = sys_memfd_secret(0);
+	if (*fd < 0 || ftruncate(*fd, pages * page))
+		return MAP_FAILED;
+	p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_SHARED, *fd,
+		 0);
+	if (p == MAP_FAILED)
+		return p;
+	for (i = 0; i < pages; i++)
+		poke(p + i * page, byte);
+	return p;
 }
 
 /*
