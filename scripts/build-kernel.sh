@@ -9,6 +9,10 @@
 #          (lockdep, KASAN, DEBUG_VM, ...): what the test command boots;
 #   bench  kconfig/base.config + secretpool.config + trace.config: no debug options,
 #          so throughput figures mean something; what the main command boots.
+#   stock  the tarball as Debian ships it (build/linux-stock: no patches, none
+#          of our files), kconfig/base.config + trace.config + stock.config:
+#          the bench kernel's configuration without the pool, the baseline
+#          the benchmarks compare against ("stock 6.1").
 # build/bzImage is a link to the image built last.
 #
 # The config is generated with "make allnoconfig" and KCONFIG_ALLCONFIG, so
@@ -28,10 +32,11 @@ OBJ=$ROOT/build/obj-$FLAVOUR
 case "$FLAVOUR" in
 test)	FRAGS="base secretpool trace debug" ;;
 bench)	FRAGS="base secretpool trace" ;;
-*)	die "unknown flavour '$FLAVOUR' (test or bench)" ;;
+stock)	FRAGS="base trace stock"; SRC=$ROOT/build/linux-stock ;;
+*)	die "unknown flavour '$FLAVOUR' (test, bench or stock)" ;;
 esac
 
-[ -f "$SRC/Makefile" ] || die "no tree in build/linux (run scripts/prepare-tree.sh)"
+[ -f "$SRC/Makefile" ] || die "no tree in ${SRC#$ROOT/} (run scripts/prepare-tree.sh${FLAVOUR/#stock/ stock})"
 
 export CCACHE_DIR=${CCACHE_DIR:-$ROOT/build/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
@@ -47,7 +52,12 @@ merged=$OBJ/secretpool.allconfig
 tmp=$(mktemp)
 for f in $FRAGS; do
 	[ -f "$ROOT/kconfig/$f.config" ] || die "kconfig/$f.config missing"
-	cat "$ROOT/kconfig/$f.config" >> "$tmp"
+	# stock.config names the kernel itself: base.config's name goes.
+	if [ "$FLAVOUR" = stock ] && [ "$f" = base ]; then
+		grep -v '^CONFIG_LOCALVERSION=' "$ROOT/kconfig/$f.config" >> "$tmp"
+	else
+		cat "$ROOT/kconfig/$f.config" >> "$tmp"
+	fi
 done
 kconfig_hash=$( (cat "$tmp"; cd "$SRC" && find -L . -name 'Kconfig*' -newer Makefile -print0 |
 	sort -z | xargs -0r sha256sum) | sha256sum | cut -d' ' -f1)

@@ -9,6 +9,9 @@
 #
 # Idempotent: a second run with nothing changed touches nothing, so make
 # rebuilds nothing.  A patch that does not apply stops the run with its name.
+#
+# "prepare-tree.sh stock" only unpacks the tarball into build/linux-stock,
+# untouched: the stock 6.1 kernel the benchmarks compare against.
 
 set -euo pipefail
 
@@ -25,14 +28,23 @@ PATCH_STAMP=$SRC/.secretpool-patches
 # Directories of the repository whose files are placed whole into the tree.
 OWNED_DIRS="mm include arch lib Documentation tools/testing/selftests/secretmem"
 
-if [ ! -f "$SRC/Makefile" ]; then
+# unpack DIR: the tarball, whole, into DIR (once).
+unpack() {
+	[ -f "$1/Makefile" ] && return 0
 	[ -f "$TARBALL" ] || die "$TARBALL not found (run scripts/deps.sh)"
-	log "unpacking $(basename "$TARBALL") into build/linux"
-	rm -rf "$ROOT/build/linux" "$ROOT/build/linux.tmp"
-	mkdir -p "$ROOT/build/linux.tmp"
-	tar -xf "$TARBALL" -C "$ROOT/build/linux.tmp" --strip-components=1
-	mv "$ROOT/build/linux.tmp" "$SRC"
+	log "unpacking $(basename "$TARBALL") into ${1#$ROOT/}"
+	rm -rf "$1" "$1.tmp"
+	mkdir -p "$1.tmp"
+	tar -xf "$TARBALL" -C "$1.tmp" --strip-components=1
+	mv "$1.tmp" "$1"
+}
+
+if [ "${1:-}" = stock ]; then
+	unpack "$ROOT/build/linux-stock"
+	log "tree ready: build/linux-stock (the tarball as shipped)"
+	exit 0
 fi
+unpack "$SRC"
 
 export QUILT_PATCHES=$PATCHES
 export QUILT_PC=.pc
