@@ -34,6 +34,21 @@
  *	stay until the next boot.  Reports free memory and how much of it is
  *	in free 2M (order >= 9) blocks; -P 0 alone only reports.
  *
+ *   sp-bench kwork -w msg|sock|meta|tcp [-s SECONDS] [-g GROUPS (4)] [-f FAN (10)]
+ *		   [-n FILES (5000)] [-d DIR]
+ *	kernel-heavy work, for what the direct map's state costs the kernel
+ *	itself: msg and sock are hackbench's shape (GROUPS groups of FAN
+ *	senders and FAN receivers, 100-byte messages through pipes or unix
+ *	stream sockets); meta creates, stats, renames and unlinks FILES files
+ *	in DIR (a tmpfs: dentries and inodes in slab); tcp is loopback TCP,
+ *	FAN clients connecting, exchanging 64-byte requests and closing.
+ *	Reports operations per second (ops_s).
+ *   sp-bench mark on|off
+ *	reads the page at the address the TLB model's QEMU plugin
+ *	(tools/perf-scripts/tlbmodel/dmtrace.c) watches: "on" starts a
+ *	trace segment of the guest kernel's direct-map accesses, "off" ends
+ *	it.  Harmless without the plugin.
+ *
  * Each run prints one line "RESULT key=value ..." on standard output, with
  * the counters read from /proc/vmstat, /proc/meminfo and the pool's
  * debugfs statistics (when the pool is there), for benchmarks/report.py.
@@ -48,7 +63,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -193,7 +215,7 @@ static int cmd_longlived(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	nofile.rlim_cur = nofile.rlim_max = n + 64;
+	nofile.rlim_cur = nofile.rlim_max = 3 * n + 4096;	/* room for -H too */
 	setrlimit(RLIMIT_NOFILE, &nofile);
 
 	secrets = calloc(n, sizeof(*secrets));
@@ -283,6 +305,26 @@ struct fault_arg {
 	int err;
 };
 
+/* Seconds all CPUs have spent not idle since boot (/proc/stat). */
+static double cpu_busy_s(void)
+{
+	unsigned long long v[10] = { 0 }, busy = 0;
+	FILE *f = fopen("/proc/stat", "r");
+	int i, n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+		   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
+		   &v[8], &v[9]);
+	fclose(f);
+	/* user nice system idle iowait irq softirq steal (guest: in user) */
+	for (i = 0; i < n && i < 8; i++)
+		if (i != 3 && i != 4)
+			busy += v[i];
+	return (double)busy / sysconf(_SC_CLK_TCK);
+}
+
 static void *fault_thread(void *data)
 {
 	struct fault_arg *a = data;
@@ -352,8 +394,9 @@ static int cmd_fault(int argc, char **argv)
 	int threads = 1, opt, i, secret = 1, passes = 0;
 	long pages = 256, atomics = 0;
 	double secs = 2, t0, wall, fault_s = 0, free_s = 0;
-	double access_s = 0, atomic_s = 0;
+	double access_s = 0, atomic_s = 0, drain, busy, wall_all;
 	long long npages = 0, access_bytes = 0, atomic_ops = 0;
+	struct pool_stats st;
 	struct fault_arg *args;
 	pthread_t *th;
 	const char *mode = "secret";
@@ -381,6 +424,7 @@ static int cmd_fault(int argc, char **argv)
 	if (!args || !th)
 		die("calloc");
 
+	busy = cpu_busy_s();
 	t0 = now();
 	for (i = 0; i < threads; i++) {
 		args[i] = (struct fault_arg){ .secret = secret, .pages = pages,
@@ -405,12 +449,30 @@ static int cmd_fault(int argc, char **argv)
 		atomic_ops += args[i].atomic_ops;
 	}
 	wall = now() - t0;
+	/*
+	 * The pool zeroes freed pages later, in its worker: wait until none
+	 * is pending, so that the cycle figure includes the zeroing, and
+	 * count the CPU time of every CPU (the worker's too) per page.
+	 */
+	drain = now();
+	while (pool_read(&st) && st.pending > 0 && now() - drain < 10)
+		usleep(1000);
+	drain = now() - drain;
+	busy = cpu_busy_s() - busy;
+	wall_all = wall + drain;
 	/* Per-thread times summed, so divide by threads for aggregate rates. */
 	out(" scenario=fault mode=%s threads=%d pages_per_file=%ld pages=%lld fault_pps=%.0f free_pps=%.0f cycle_pps=%.0f",
 	       mode, threads, pages, npages,
 	       fault_s > 0 ? npages / (fault_s / threads) : 0,
 	       free_s > 0 ? npages / (free_s / threads) : 0,
 	       npages / wall);
+	/*
+	 * cycle_all_pps: pages per second of wall time until the last freed
+	 * page was zeroed again (drain_s of it after the run); cpu_pps: pages
+	 * per second of CPU time, all CPUs, from /proc/stat.
+	 */
+	out(" drain_s=%.4f cycle_all_pps=%.0f cpu_pps=%.0f", drain,
+	    npages / wall_all, busy > 0 ? npages / busy : 0);
 	if (passes)
 		out(" access_mbs=%.1f", access_s > 0 ?
 		    access_bytes / (access_s / threads) / 1e6 : 0);
@@ -760,6 +822,295 @@ static int cmd_age(int argc, char **argv)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- */
+
+/* The TLB model's markers (tools/perf-scripts/tlbmodel/dmtrace.c). */
+#define MARK_ON		0x5ec0de000000UL
+#define MARK_OFF	0x5ec0de001000UL
+
+static int cmd_mark(int argc, char **argv)
+{
+	unsigned long addr;
+	volatile char *p;
+
+	if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
+		return 2;
+	addr = strcmp(argv[1], "on") ? MARK_OFF : MARK_ON;
+	p = mmap((void *)addr, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
+		 MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED || (unsigned long)p != addr)
+		die("mmap at the marker address");
+	(void)p[0];
+	munmap((void *)p, page);
+	return 0;
+}
+
+static volatile sig_atomic_t kwork_stop;
+
+static void kwork_alarm(int sig)
+{
+	kwork_stop = 1;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * msg/sock: per group FAN receivers, each with one channel (a pipe, or a
+ * unix stream socket pair), and FAN senders writing 100-byte messages to
+ * every receiver of their group in turn, until the time is up.  Senders
+ * report their message counts through a pipe; a receiver reads until all
+ * writers of its channel are gone.
+ */
+static long kwork_messaging(int sock, int groups, int fan, double secs)
+{
+	int ng = groups * fan, g, i, r, status, report[2];
+	int (*ch)[2] = calloc(ng, sizeof(*ch));
+	long total = 0, n;
+
+	if (!ch || pipe(report))
+		die("kwork setup");
+	for (i = 0; i < ng; i++) {
+		if (sock ? socketpair(AF_UNIX, SOCK_STREAM, 0, ch[i]) : pipe(ch[i]))
+			die("kwork channel");
+	}
+	for (i = 0; i < ng; i++) {		/* receivers */
+		if (fork() == 0) {
+			char buf[4096];
+
+			for (r = 0; r < ng; r++) {
+				close(ch[r][1]);
+				if (r != i)
+					close(ch[r][0]);
+			}
+			while (read(ch[i][0], buf, sizeof(buf)) > 0)
+				;
+			_exit(0);
+		}
+	}
+	for (g = 0; g < groups; g++) {		/* senders */
+		for (i = 0; i < fan; i++) {
+			if (fork() == 0) {
+				char msg[100] = { 0 };
+				long sent = 0;
+
+				for (r = 0; r < ng; r++)
+					close(ch[r][0]);
+				signal(SIGALRM, kwork_alarm);
+				alarm((unsigned int)(secs + 0.999));
+				while (!kwork_stop) {
+					for (r = 0; r < fan && !kwork_stop; r++) {
+						if (write_all(ch[g * fan + r][1], msg, sizeof(msg)))
+							_exit(1);
+						sent++;
+					}
+				}
+				if (write_all(report[1], (char *)&sent, sizeof(sent)))
+					_exit(1);
+				_exit(0);
+			}
+		}
+	}
+	for (i = 0; i < ng; i++) {
+		close(ch[i][0]);
+		close(ch[i][1]);
+	}
+	close(report[1]);
+	while (read(report[0], &n, sizeof(n)) == sizeof(n))
+		total += n;
+	close(report[0]);
+	while (wait(&status) > 0)
+		;
+	free(ch);
+	return total;
+}
+
+/* meta: create, stat, rename and unlink @files files, round after round. */
+static long kwork_meta(const char *dir, int files, double secs)
+{
+	char a[4096], b[4096];
+	double until = now() + secs;
+	struct stat stb;
+	long ops = 0;
+	int i, fd;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		die("mkdir");
+	while (now() < until) {
+		for (i = 0; i < files; i++) {
+			snprintf(a, sizeof(a), "%s/f%d", dir, i);
+			fd = open(a, O_CREAT | O_EXCL | O_WRONLY, 0600);
+			if (fd < 0)
+				die("create");
+			close(fd);
+		}
+		for (i = 0; i < files; i++) {
+			snprintf(a, sizeof(a), "%s/f%d", dir, i);
+			snprintf(b, sizeof(b), "%s/g%d", dir, i);
+			if (stat(a, &stb) || rename(a, b))
+				die("stat/rename");
+		}
+		for (i = 0; i < files; i++) {
+			snprintf(b, sizeof(b), "%s/g%d", dir, i);
+			if (unlink(b))
+				die("unlink");
+		}
+		ops += 4L * files;
+	}
+	rmdir(dir);
+	return ops;
+}
+
+/* Bring the loopback interface up (a fresh guest has it down). */
+static void loopback_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (s < 0)
+		die("socket");
+	strcpy(ifr.ifr_name, "lo");
+	if (!ioctl(s, SIOCGIFFLAGS, &ifr) && !(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr))
+			die("bring lo up");
+	}
+	close(s);
+}
+
+/*
+ * tcp: a server on 127.0.0.1 echoing 64-byte requests; @fan clients each
+ * connect, make 16 requests and close, round after round.
+ */
+static long kwork_tcp(int fan, double secs)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int ls, i, status, report[2], one = 1;
+	long total = 0, n;
+	pid_t server;
+
+	loopback_up();
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(ls, 128) || getsockname(ls, (struct sockaddr *)&sa, &len) ||
+	    pipe(report))
+		die("tcp server");
+	server = fork();
+	if (server == 0) {
+		close(report[0]);
+		close(report[1]);
+		signal(SIGCHLD, SIG_IGN);	/* no zombies */
+		for (;;) {
+			int c = accept(ls, NULL, NULL);
+			char buf[64];
+
+			if (c < 0)
+				continue;
+			if (fork() == 0) {
+				close(ls);
+				setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+				while (read(c, buf, sizeof(buf)) == sizeof(buf) &&
+				       !write_all(c, buf, sizeof(buf)))
+					;
+				_exit(0);
+			}
+			close(c);
+		}
+	}
+	close(ls);
+	for (i = 0; i < fan; i++) {
+		if (fork() == 0) {
+			double until = now() + secs;
+			char buf[64] = { 0 };
+			long ops = 0;
+			int k;
+
+			while (now() < until) {
+				int c = socket(AF_INET, SOCK_STREAM, 0);
+
+				if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)))
+					_exit(1);
+				setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+				for (k = 0; k < 16; k++) {
+					if (write_all(c, buf, sizeof(buf)) ||
+					    recv(c, buf, sizeof(buf), MSG_WAITALL) != sizeof(buf))
+						_exit(1);
+					ops++;
+				}
+				close(c);
+				ops++;		/* the connection itself */
+			}
+			if (write_all(report[1], (char *)&ops, sizeof(ops)))
+				_exit(1);
+			_exit(0);
+		}
+	}
+	close(report[1]);
+	while (read(report[0], &n, sizeof(n)) == sizeof(n))
+		total += n;
+	close(report[0]);
+	kill(server, SIGKILL);
+	while (waitpid(-1, &status, 0) > 0)
+		;
+	return total;
+}
+
+static int cmd_kwork(int argc, char **argv)
+{
+	int groups = 4, fan = 10, files = 5000, opt;
+	const char *work = "msg", *dir = "/tmp/sp-kwork";
+	struct rlimit nofile;
+	double secs = 2, t0, t;
+	long ops;
+
+	while ((opt = getopt(argc, argv, "w:s:g:f:n:d:")) != -1) {
+		switch (opt) {
+		case 'w': work = optarg; break;
+		case 's': secs = atof(optarg); break;
+		case 'g': groups = atoi(optarg); break;
+		case 'f': fan = atoi(optarg); break;
+		case 'n': files = atoi(optarg); break;
+		case 'd': dir = optarg; break;
+		default: return 2;
+		}
+	}
+	if (groups < 1 || fan < 1 || files < 1 || secs <= 0)
+		return 2;
+	/* Run from sp-bench longlived -H, it inherits thousands of files. */
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	t0 = now();
+	if (!strcmp(work, "msg") || !strcmp(work, "sock"))
+		ops = kwork_messaging(!strcmp(work, "sock"), groups, fan, secs);
+	else if (!strcmp(work, "meta"))
+		ops = kwork_meta(dir, files, secs);
+	else if (!strcmp(work, "tcp"))
+		ops = kwork_tcp(fan, secs);
+	else
+		return 2;
+	t = now() - t0;
+	out(" scenario=kwork work=%s ops=%ld secs=%.3f ops_s=%.0f", work, ops,
+	    t, t > 0 ? ops / t : 0);
+	result_end();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
@@ -771,7 +1122,7 @@ int main(int argc, char **argv)
 			strerror(errno));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
-		fprintf(stderr, "usage: sp-bench longlived|churn|fault|leak|age|pin [options]\n");
+		fprintf(stderr, "usage: sp-bench longlived|churn|fault|leak|age|pin|kwork|mark [options]\n");
 		return 2;
 	}
 	argv++;
@@ -788,6 +1139,10 @@ int main(int argc, char **argv)
 		return cmd_age(argc, argv);
 	if (!strcmp(argv[0], "pin"))
 		return cmd_pin(argc, argv);
+	if (!strcmp(argv[0], "kwork"))
+		return cmd_kwork(argc, argv);
+	if (!strcmp(argv[0], "mark"))
+		return cmd_mark(argc, argv);
 	fprintf(stderr, "sp-bench: unknown command %s\n", argv[0]);
 	return 2;
 }
