@@ -13,9 +13,9 @@
  *                0xffff888000000000, its place without KASLR)
  *   size=BYTES   how far it reaches (default 64 TiB)
  *
- * Nothing is recorded until a guest program reads the page at ON_ADDR;
- * reading the page at OFF_ADDR ends the segment (benchmarks/src/sp-bench
- * "mark on" / "mark off").  Each segment K is written per vCPU V as
+ * Nothing is recorded until a guest program reads the page at ON_ADDR
+ * (byte 8 * K of it starts segment K); reading the page at OFF_ADDR ends
+ * the segment (benchmarks/src/sp-bench "mark on K" / "mark off").  Each segment K is written per vCPU V as
  * PREFIX.K.V.bin, an array of little-endian u64 records, one per data
  * access (load or store) whose 4K page differs from the vCPU's previous
  * access: runs of accesses to one page are one record, which loses nothing
@@ -23,7 +23,7 @@
  * holds it).  A record is (page << 2) | class:
  *   class 0  the direct map; page = (address - base) >> 12, the page size
  *            comes from the layout the simulator is given;
- *   class 1  user space and the rest of the kernel (vmalloc, kernel
+ *   class 1  user space and the rest of the kernel (vmalloc, vmapped
  *            stacks, fixmap, ...), modelled as 4K pages; page = address >> 12;
  *   class 2  the kernel image and the vmemmap (struct pages), which the
  *            kernel maps with 2M pages; page = address >> 12.
@@ -169,7 +169,7 @@ static void start_segment(struct vcpu_trace *t, unsigned int vcpu, int seg)
 	t->f = fopen(path, "wb");
 	if (!t->f) {
 		fprintf(stderr, "dmtrace: cannot write %s\n", path);
-		recording = 0;
+		__atomic_store_n(&recording, 0, __ATOMIC_RELEASE);
 		return;
 	}
 	t->seg = seg;
@@ -189,11 +189,20 @@ static void on_mem(unsigned int vcpu, qemu_plugin_meminfo_t info,
 	if (vcpu >= MAX_VCPUS)
 		return;
 	if ((vaddr & ~0xfffULL) == ON_ADDR) {
-		/* Idempotent: the load may run twice around its page fault. */
-		if (!__atomic_load_n(&recording, __ATOMIC_ACQUIRE)) {
-			__atomic_add_fetch(&cur_seg, 1, __ATOMIC_ACQ_REL);
-			__atomic_store_n(&recording, 1, __ATOMIC_RELEASE);
+		/*
+		 * The guest names the segment: byte 8 * K of the page starts
+		 * segment K (1 to 511), so the two sides cannot drift apart;
+		 * byte 0 starts the next one.  Idempotent: the load may run
+		 * twice around its page fault.
+		 */
+		seg = (int)((vaddr & 0xfff) / 8);
+		if (!seg) {
+			if (__atomic_load_n(&recording, __ATOMIC_ACQUIRE))
+				return;
+			seg = __atomic_load_n(&cur_seg, __ATOMIC_ACQUIRE) + 1;
 		}
+		__atomic_store_n(&cur_seg, seg, __ATOMIC_RELEASE);
+		__atomic_store_n(&recording, 1, __ATOMIC_RELEASE);
 		return;
 	}
 	if ((vaddr & ~0xfffULL) == OFF_ADDR) {
@@ -267,7 +276,7 @@ static void dmtrace_exit(qemu_plugin_id_t id, void *udata)
 			vcpus[v] = NULL;
 		}
 	}
-	snprintf(msg, sizeof(msg), "dmtrace: %d segments recorded\n",
+	snprintf(msg, sizeof(msg), "dmtrace: last segment %d\n",
 		 __atomic_load_n(&cur_seg, __ATOMIC_ACQUIRE));
 	qemu_plugin_outs(msg);
 }

@@ -137,6 +137,16 @@ def run(tmp, out):
     res = sim(tmp, shared, [('mixed', mixed)], [t])[0]
     check('the same in one shared 2-entry array: 200 misses', res['l1_misses'] == '200', res)
 
+    # 5b. Two arrays of a level holding 4K (Golden Cove's STLB halves)
+    #     hold 4K pages together: 2 + 2 entries keep a 4-page cycle, not 5.
+    halves = 't l1 a 1 1 2m\nt l2 h1 2 2 4k,2m\nt l2 h2 2 2 4k,1g\n'
+    t = write_trace(os.path.join(tmp, 'h4.bin'), list(range(4)) * 10)
+    r4 = sim(tmp, halves, [('4k', l4k)], [t])[0]
+    t = write_trace(os.path.join(tmp, 'h5.bin'), list(range(5)) * 10)
+    r5 = sim(tmp, halves, [('4k', l4k)], [t])[0]
+    check('4K pages fill both arrays that hold them: 4 pages 4 walks, 5 pages 50',
+          r4['walks'] == '4' and r5['walks'] == '50', (r4, r5))
+
     # 6. A 1G page kept as 2M pieces ("1g>2m"): two pieces of one 1G page
     #    alternate in a 1-entry L2 and miss every time; kept whole, once.
     smash = 't l1 a 1 1 4k\nt l2 b 1 1 1g>2m\n'
@@ -181,16 +191,21 @@ def run(tmp, out):
     res = sim(tmp, fa4, [('4k', l4k)], [a, b])[0]
     check('two vCPUs, 4 pages each: 8 cold misses', res['l1_misses'] == '8', res)
 
-    # 9b. Warm (-w): the trace runs once unmeasured first, so a working set
-    #     that fits has no misses left, one that thrashes still misses.
+    # 9b. The steady state: the first 20% of the records warm the TLBs
+    #     unmeasured, so a working set that fits has no misses left and
+    #     one that thrashes still misses every time.
     t = write_trace(os.path.join(tmp, 'w4.bin'), list(range(4)) * 10)
-    res = tlbmodel.run_tlbsim('t', [('4k', l4k)], [t], write(os.path.join(tmp, 'geo.txt'), fa4),
-                              warm=True)[0]
+    res = sim(tmp, fa4, [('4k', l4k)], [t])[0]
     t5 = write_trace(os.path.join(tmp, 'w5.bin'), list(range(5)) * 10)
-    res5 = tlbmodel.run_tlbsim('t', [('4k', l4k)], [t5], os.path.join(tmp, 'geo.txt'),
-                               warm=True)[0]
-    check('steady state: 4 pages in 4 entries miss 0 times, 5 pages 50 times',
-          res['l1_misses'] == '0' and res5['l1_misses'] == '50', (res, res5))
+    res5 = sim(tmp, fa4, [('4k', l4k)], [t5])[0]
+    check('steady state: 4 pages in 4 entries miss 0 times, 5 pages 40 of 40',
+          res['warm_l1_misses'] == '0' and res['l1_misses'] == '4'
+          and res5['warm_l1_misses'] == '40' and res5['warm_accesses'] == '40'
+          and res5['warm_l1_mpka'] == '1000.0000', (res, res5))
+    r = subprocess.run([os.environ['TLBSIM'], '-w', '50', '-g', os.path.join(tmp, 'geo.txt'),
+                        '-c', 't', '-l', 'x=' + l4k, t5], capture_output=True, text=True)
+    check('-w 50: the second half of the records counts', 'warm_l1_misses=25 ' in r.stdout,
+          r.stdout + r.stderr)
 
     # 10. Bad input is refused, not simulated.
     r = subprocess.run([os.environ['TLBSIM'], '-g', write(os.path.join(tmp, 'bad.txt'), 't l1 a 6 4 4k\n'),

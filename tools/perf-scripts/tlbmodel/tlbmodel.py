@@ -7,7 +7,7 @@
       (/sys/kernel/debug/page_tables/kernel, or a snapshot directory holding
       page_tables), as tlbsim reads it: "START END SHIFT" per mapped range.
 
-  tlbmodel.py replay [-w] [-c CORE]... -l NAME=PTDUMP_OR_LAYOUT... TRACE.bin...
+  tlbmodel.py replay [-w PERCENT] [-c CORE]... -l NAME=PTDUMP_OR_LAYOUT... TRACE.bin...
       one trace (the .bin files of one segment, a vCPU each) through each
       core's model for each layout; with two or more layouts it is the
       what-if comparison: the same accesses, only the layout differs.
@@ -17,16 +17,17 @@
       with sp.tlbtrace=1): its tap.log names each segment's workload, mode
       and phase and the snapshot of the layout at that moment; each segment
       is replayed against its own layout and against the boot's layout,
-      per core, from empty TLBs (warm=0) and in the steady state (warm=1:
-      the trace replayed once unmeasured first).  Prints "TLBMODEL
-      key=value ..." lines, one per segment, core, layout and state, for
-      benchmarks/report.py.
+      per core: from empty TLBs, and in the steady state (warm_*: after
+      the first 20% of the trace).  Prints "TLBMODEL key=value ..." lines,
+      one per segment, core and layout, for benchmarks/report.py.  The
+      replays run in parallel, one per CPU.
 
 The simulator (tlbsim) and the plugin (dmtrace.so) are built by
 "make -C tools/perf-scripts/tlbmodel" (OUT= for another directory); the
 geometries and their sources are in geometries.txt.
 """
 import argparse
+import concurrent.futures
 import glob
 import importlib.util
 import os
@@ -111,10 +112,13 @@ def parse_kv(line):
     return dict(w.split('=', 1) for w in line.split() if '=' in w)
 
 
-def run_tlbsim(core, layouts, traces, geometries=GEOMETRIES, warm=False):
-    """[{key: value}] per layout, from tlbsim (warm: each trace replayed
-    once unmeasured first, for the steady state)."""
-    cmd = [tlbsim_binary(), '-g', geometries, '-c', core] + (['-w'] if warm else [])
+def run_tlbsim(core, layouts, traces, geometries=GEOMETRIES, warm_pct=None):
+    """[{key: value}] per layout, from tlbsim (warm_pct: the part of each
+    trace that warms the TLBs before the warm_* figures count; tlbsim's
+    default 20 when None)."""
+    cmd = [tlbsim_binary(), '-g', geometries, '-c', core]
+    if warm_pct is not None:
+        cmd += ['-w', str(warm_pct)]
     for name, path in layouts:
         cmd += ['-l', '%s=%s' % (name, path)]
     cmd += traces
@@ -151,9 +155,11 @@ def cmd_replay(args):
             base = None
             for r in res:
                 walks = float(r['walks_pka'])
-                line = ('%-12s %-16s accesses=%s l1_misses/1000=%s walks/1000=%s unmapped=%s'
+                line = ('%-12s %-16s accesses=%s l1_misses/1000=%s walks/1000=%s '
+                        'steady state: %s %s unmapped=%s'
                         % (core, r['layout'], r['accesses'], r['l1_mpka'],
-                           r['walks_pka'], r['unmapped']))
+                           r['walks_pka'], r['warm_l1_mpka'], r['warm_walks_pka'],
+                           r['unmapped']))
                 if base is None:
                     base = (float(r['l1_mpka']), walks)
                 else:
@@ -200,6 +206,7 @@ def cmd_bench(args):
                 cache[snap] = layout_file(os.path.join(snapdir, snap), tmp)
             return cache[snap]
 
+        jobs = []
         for seg in sorted(segs):
             kv = segs[seg]
             traces = sorted(glob.glob(os.path.join(tracedir, 'trace.%d.*.bin' % seg)))
@@ -209,17 +216,20 @@ def cmd_bench(args):
                 return 1
             layouts = [('own', lay(kv['layout'])), ('boot', lay(kv['boot']))]
             for core in args.c or DEFAULT_CORES:
-                for warm in (0, 1):
-                    for r in run_tlbsim(core, layouts, traces, warm=warm):
-                        row = dict(kv)
-                        row.update(r)
-                        row['warm'] = warm
-                        row.pop('scenario', None)
-                        rows.append(row)
-    keys = ('mode', 'memory', 'work', 'phase', 'rep', 'seg', 'layout', 'core', 'warm',
+                jobs.append((kv, core, layouts, traces))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as ex:
+            results = list(ex.map(lambda j: run_tlbsim(j[1], j[2], j[3]), jobs))
+        for (kv, core, _, _), res in zip(jobs, results):
+            for r in res:
+                row = dict(kv)
+                row.update(r)
+                row.pop('scenario', None)
+                rows.append(row)
+    keys = ('mode', 'memory', 'work', 'phase', 'rep', 'seg', 'layout', 'core',
             'accesses', 'records', 'l1_misses', 'walks', 'walks_4k', 'walks_2m',
             'walks_1g', 'unmapped', 'l1_mpka', 'walks_pka', 'all_accesses',
-            'other_l1_misses', 'other_walks')
+            'other_l1_misses', 'other_walks', 'warm_accesses', 'warm_l1_misses',
+            'warm_walks', 'warm_l1_mpka', 'warm_walks_pka')
     for row in rows:
         print('TLBMODEL ' + ' '.join('%s=%s' % (k, row.get(k, '')) for k in keys))
     if args.csv:
@@ -241,8 +251,9 @@ def main(argv):
                    % ', '.join(DEFAULT_CORES))
     p.add_argument('-l', action='append', required=True, help='NAME=PTDUMP|SNAPSHOT|LAYOUT')
     p.add_argument('-g', default=GEOMETRIES)
-    p.add_argument('-w', '--warm', action='store_true',
-                   help='steady state: replay each trace once unmeasured first')
+    p.add_argument('-w', '--warm', type=float, default=None,
+                   help='percent of each trace that warms the TLBs before the '
+                   'steady-state (warm_*) figures count (default 20)')
     p.add_argument('traces', nargs='+')
     p = sub.add_parser('bench')
     p.add_argument('logdir')

@@ -3,11 +3,13 @@
  * tlbsim.c - replay a direct-map access trace (dmtrace.c) through a model
  * of a CPU's data TLBs, for one or more direct-map layouts.
  *
- *   tlbsim [-w] -g GEOMETRIES -c CORE -l NAME=LAYOUT [-l NAME=LAYOUT ...]
+ *   tlbsim [-w PERCENT] -g GEOMETRIES -c CORE -l NAME=LAYOUT [-l ...]
  *          TRACE.bin [TRACE.bin ...]
  *
- * -w: the steady state: each trace is replayed once, unmeasured, before
- * the measured pass, so compulsory misses drop out.
+ * Besides the whole trace's figures, the same pass counts the steady
+ * state: the misses after the first PERCENT (default 20) of each trace's
+ * records, which warm the TLBs unmeasured (warm_* below), so that most
+ * compulsory misses drop out.
  *
  * GEOMETRIES is a text file (geometries.txt) of lines
  *
@@ -35,10 +37,12 @@
  * Per layout one line is printed:
  *   layout=NAME core=CORE accesses=N records=N l1_misses=N walks=N
  *   walks_4k=N walks_2m=N walks_1g=N unmapped=N l1_mpka=X walks_pka=X
- *   all_accesses=N other_l1_misses=N other_walks=N
+ *   all_accesses=N other_l1_misses=N other_walks=N warm_accesses=N
+ *   warm_l1_misses=N warm_walks=N warm_l1_mpka=X warm_walks_pka=X
  * where accesses, records, misses and walks are the direct map's and
  * *_pka are per 1,000 direct-map accesses; other_* are the competing
- * classes' own misses and walks.
+ * classes' own misses and walks; warm_accesses is estimated from the
+ * accesses in proportion to the direct-map records after the warm-up.
  *
  * The model's limits: no page-walk caches (every walk counts the same),
  * no prefetch, no speculative or wrong-path accesses, no TLB flushes
@@ -47,7 +51,8 @@
  * the entries (user memory, vmalloc, the kernel image), separate or
  * shared arrays exactly as the geometry file says, and no
  * non-inclusive/victim subtleties: an L1 miss that hits L2 fills L1, a
- * walk fills both.
+ * walk fills both.  A trace without its .txt is counted per record, with
+ * a warning.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -84,6 +89,9 @@ struct layout {
 	uint64_t accesses, records, l1_misses, walks, unmapped;
 	uint64_t walks_by[NSIZES];
 	uint64_t all_accesses, other_l1_misses, other_walks;
+	/* after the warm-up part of each trace */
+	uint64_t warm_records, warm_l1_misses, warm_walks;
+	double warm_accesses;
 };
 
 static uint64_t clock_now;
@@ -227,17 +235,47 @@ static int tlb_access(struct tlb_array *a, uint64_t page, int cls, int size,
 	return 0;
 }
 
-/* Fill the first array of @level that holds pages of @size. */
+/* The LRU stamp of the way a fill of @page would take in @a (0: empty). */
+static uint64_t tlb_victim_stamp(struct tlb_array *a, uint64_t page, int size)
+{
+	int as = a->holds[size];
+	uint64_t vpn = page >> (size_shift[as] - 12), *st, min;
+	unsigned int w;
+
+	st = &a->stamp[(size_t)(vpn % a->sets) * a->ways];
+	min = st[0];
+	for (w = 1; w < a->ways; w++)
+		if (st[w] < min)
+			min = st[w];
+	return min;
+}
+
+/*
+ * Fill one array of @level that holds pages of @size: where several do
+ * (Golden Cove's STLB keeps 4K pages in both halves), the one whose set
+ * has an empty way or else the least recently used entry.
+ */
 static void tlb_fill(struct geometry *g, int level, uint64_t page, int cls,
 		     int size)
 {
+	struct tlb_array *best = NULL;
+	uint64_t best_stamp = 0;
 	int i;
 
-	for (i = 0; i < g->n; i++)
-		if (g->arr[i].level == level && g->arr[i].holds[size] >= 0) {
-			tlb_access(&g->arr[i], page, cls, size, 1);
-			return;
+	for (i = 0; i < g->n; i++) {
+		struct tlb_array *a = &g->arr[i];
+		uint64_t st;
+
+		if (a->level != level || a->holds[size] < 0)
+			continue;
+		st = tlb_victim_stamp(a, page, size);
+		if (!best || st < best_stamp) {
+			best = a;
+			best_stamp = st;
 		}
+	}
+	if (best)
+		tlb_access(best, page, cls, size, 1);
 }
 
 static int tlb_lookup(struct geometry *g, int level, uint64_t page, int cls,
@@ -252,8 +290,12 @@ static int tlb_lookup(struct geometry *g, int level, uint64_t page, int cls,
 	return 0;
 }
 
-/* One access through the levels; a miss fills on the way back. */
-static void simulate(struct geometry *g, struct layout *l, uint64_t rec)
+/*
+ * One access through the levels; a miss fills on the way back.  @warm:
+ * the access is past the warm-up part and counts in the warm_* figures.
+ */
+static void simulate(struct geometry *g, struct layout *l, uint64_t rec,
+		     int warm)
 {
 	int cls = (int)(rec & 3), size;
 	uint64_t page = rec >> 2;
@@ -265,21 +307,25 @@ static void simulate(struct geometry *g, struct layout *l, uint64_t rec)
 		}
 		size = l->size[page] - 1;
 		l->records++;
+		l->warm_records += warm;
 	} else {
 		size = cls == 2 ? 1 : 0;
 	}
 	if (tlb_lookup(g, 0, page, cls, size))
 		return;
-	if (cls)
+	if (cls) {
 		l->other_l1_misses++;
-	else
+	} else {
 		l->l1_misses++;
+		l->warm_l1_misses += warm;
+	}
 	if (!tlb_lookup(g, 1, page, cls, size)) {
 		if (cls) {
 			l->other_walks++;
 		} else {
 			l->walks++;
 			l->walks_by[size]++;
+			l->warm_walks += warm;
 		}
 		tlb_fill(g, 1, page, cls, size);
 	}
@@ -349,8 +395,11 @@ static uint64_t trace_count(const char *bin, const char *what, uint64_t records)
 	memcpy(path, bin, n - 4);
 	strcpy(path + n - 4, ".txt");
 	f = fopen(path, "r");
-	if (!f)
+	if (!f) {
+		fprintf(stderr, "tlbsim: %s missing: counting %s per record\n",
+			path, what);
 		return records;
+	}
 	while (fscanf(f, "%31s %llu", key, &v) == 2) {
 		if (!strcmp(key, what)) {
 			fclose(f);
@@ -366,15 +415,18 @@ int main(int argc, char **argv)
 	static struct layout layouts[MAX_LAYOUTS];
 	const char *geo_path = NULL, *core = NULL;
 	struct geometry g;
-	int nl = 0, i, opt, warm = 0;
+	int nl = 0, i, opt;
+	double warm_pct = 20;
 	uint64_t *buf;
 	size_t bufn = 1 << 20;
 
 	for (opt = 1; opt < argc; opt++) {
 		if (!strcmp(argv[opt], "-g") && opt + 1 < argc) {
 			geo_path = argv[++opt];
-		} else if (!strcmp(argv[opt], "-w")) {
-			warm = 1;
+		} else if (!strcmp(argv[opt], "-w") && opt + 1 < argc) {
+			warm_pct = atof(argv[++opt]);
+			if (warm_pct < 0 || warm_pct >= 100)
+				die("-w wants a percentage from 0 to 99", argv[opt]);
 		} else if (!strcmp(argv[opt], "-c") && opt + 1 < argc) {
 			core = argv[++opt];
 		} else if (!strcmp(argv[opt], "-l") && opt + 1 < argc) {
@@ -382,13 +434,13 @@ int main(int argc, char **argv)
 				die("too many layouts", NULL);
 			load_layout(&layouts[nl++], argv[++opt]);
 		} else if (argv[opt][0] == '-') {
-			die("usage: tlbsim [-w] -g GEOMETRIES -c CORE -l NAME=LAYOUT... TRACE.bin...", NULL);
+			die("usage: tlbsim [-w PERCENT] -g GEOMETRIES -c CORE -l NAME=LAYOUT... TRACE.bin...", NULL);
 		} else {
 			break;
 		}
 	}
 	if (!geo_path || !core || !nl || opt == argc)
-		die("usage: tlbsim [-w] -g GEOMETRIES -c CORE -l NAME=LAYOUT... TRACE.bin...", NULL);
+		die("usage: tlbsim [-w PERCENT] -g GEOMETRIES -c CORE -l NAME=LAYOUT... TRACE.bin...", NULL);
 	load_geometry(&g, geo_path, core);
 	buf = malloc(bufn * sizeof(*buf));
 	if (!buf)
@@ -401,32 +453,35 @@ int main(int argc, char **argv)
 		for (t = opt; t < argc; t++) {
 			FILE *f = fopen(argv[t], "rb");
 			uint64_t records = 0, dm_before = l->records;
+			uint64_t warm_before = l->warm_records, dm, acc, from;
+			long size;
 			size_t n, k;
 
 			if (!f)
 				die("cannot open trace", argv[t]);
+			if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0)
+				die("cannot size trace", argv[t]);
+			rewind(f);
+			/* Records before @from warm the TLBs unmeasured. */
+			from = (uint64_t)((size / sizeof(*buf)) * warm_pct / 100);
 			reset_geometry(&g);
-			if (warm) {
-				struct layout scratch = *l;
-
-				while ((n = fread(buf, sizeof(*buf), bufn, f)) > 0)
-					for (k = 0; k < n; k++)
-						simulate(&g, &scratch, buf[k]);
-				rewind(f);
-			}
 			while ((n = fread(buf, sizeof(*buf), bufn, f)) > 0) {
 				for (k = 0; k < n; k++)
-					simulate(&g, l, buf[k]);
+					simulate(&g, l, buf[k], records + k >= from);
 				records += n;
 			}
 			if (ferror(f))
 				die("read error", argv[t]);
 			fclose(f);
+			dm = l->records - dm_before;
+			acc = trace_count(argv[t], "dm_accesses", dm);
 			l->all_accesses += trace_count(argv[t], "accesses", records);
-			l->accesses += trace_count(argv[t], "dm_accesses",
-						   l->records - dm_before);
+			l->accesses += acc;
+			if (dm)
+				l->warm_accesses += (double)acc *
+					(l->warm_records - warm_before) / dm;
 		}
-		printf("layout=%s core=%s accesses=%llu records=%llu l1_misses=%llu walks=%llu walks_4k=%llu walks_2m=%llu walks_1g=%llu unmapped=%llu l1_mpka=%.4f walks_pka=%.4f all_accesses=%llu other_l1_misses=%llu other_walks=%llu\n",
+		printf("layout=%s core=%s accesses=%llu records=%llu l1_misses=%llu walks=%llu walks_4k=%llu walks_2m=%llu walks_1g=%llu unmapped=%llu l1_mpka=%.4f walks_pka=%.4f all_accesses=%llu other_l1_misses=%llu other_walks=%llu warm_accesses=%.0f warm_l1_misses=%llu warm_walks=%llu warm_l1_mpka=%.4f warm_walks_pka=%.4f\n",
 		       l->name, core, (unsigned long long)l->accesses,
 		       (unsigned long long)l->records,
 		       (unsigned long long)l->l1_misses,
@@ -439,7 +494,13 @@ int main(int argc, char **argv)
 		       l->accesses ? 1000.0 * l->walks / l->accesses : 0.0,
 		       (unsigned long long)l->all_accesses,
 		       (unsigned long long)l->other_l1_misses,
-		       (unsigned long long)l->other_walks);
+		       (unsigned long long)l->other_walks, l->warm_accesses,
+		       (unsigned long long)l->warm_l1_misses,
+		       (unsigned long long)l->warm_walks,
+		       l->warm_accesses > 0 ?
+		       1000.0 * l->warm_l1_misses / l->warm_accesses : 0.0,
+		       l->warm_accesses > 0 ?
+		       1000.0 * l->warm_walks / l->warm_accesses : 0.0);
 	}
 	free(buf);
 	return 0;
