@@ -335,7 +335,10 @@ for ev in $CANDIDATES; do
 			fi
 			perf stat -x, -e "$spec" -- true > "$OUT/probe" 2>&1
 			rc=$?
-			read -r _ _ _ state < <(perf_read "$OUT/probe" "$spec")
+			# No process substitution here or below: a chroot (the
+			# project's guests run the host's bash in one) may lack /dev/fd.
+			perf_read "$OUT/probe" "$spec" > "$OUT/probe.res"
+			read -r _ _ _ state < "$OUT/probe.res"
 			if [ "$state" = ok ]; then
 				SPECS+=("$spec")
 				NAMES+=("$ev:$priv")
@@ -450,7 +453,7 @@ for mode in $MODES; do
 		FIG[$mode,$i,3]=$r
 		FIG[$mode,$i,4]=$s
 		i=$((i + 1))
-	done < <(cat "$OUT/$mode.counts" 2>/dev/null)
+	done < "$( [ -f "$OUT/$mode.counts" ] && echo "$OUT/$mode.counts" || echo /dev/null)"
 	for ((; i < NEV; i++)); do
 		FIG[$mode,$i,1]=nan FIG[$mode,$i,2]=nan FIG[$mode,$i,3]=nan FIG[$mode,$i,4]=missing
 	done
