@@ -2,28 +2,41 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turn the RESULT lines of guest benchmark runs into tables and plots.
 
-    report.py demo LOG [PLOTDIR]
+    report.py demo [-p PLOTDIR] LOG...
         the main command's side-by-side tables, as text; with PLOTDIR also
         the plots (PNG, gnuplot)
+    report.py tlb FILE...
+        the tables of a tools/perf-scripts/tlb-impact.sh run on real
+        hardware (its RESULT lines; benchmarks/tlb_hw.py), exit status 3
+        when the PMU counted nothing
     report.py bench OUTDIR LOG...
-        the full report: OUTDIR/RESULTS.md (Markdown tables, plots, the
-        machine), OUTDIR/csv/*.csv (one file per table, plus every RESULT
-        line in results.csv) and OUTDIR/plots/*.png
+        the full report: OUTDIR/RESULTS.md (provenance, Markdown tables,
+        plots), OUTDIR/csv/*.csv (one file per table, numbers only, plus
+        every RESULT line in results.csv) and OUTDIR/plots/*.png
 
-LOG is a guest job's output (build/logs/*/tap.log), one per boot (fresh and
-aged memory are separate boots).  Every figure comes from a RESULT line;
-where one is missing the cell says "-".
+LOG is a guest job's output (build/logs/*/tap.log), one per boot: each
+kernel, mode and memory state boots on its own, so a column never inherits
+another's direct map; or the TLB model's replay (tlbmodel.txt, TLBMODEL
+lines).  Every figure comes from a RESULT or TLBMODEL line; where one is
+missing the cell says "-".  Repeated figures are given as the median of n
+with a 95% confidence interval of the mean (Student's t), as a percentage
+of the median, rounded.
 """
 
 import csv
+import datetime
+import hashlib
 import importlib.util
+import math
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 
-MODES = ('upstream', 'pool', 'reserve')
+# stock: the unpatched 6.1 kernel; upstream: ours with the pool off.
+MODES = ('stock', 'upstream', 'pool', 'reserve')
 # Modes with the pool on: "reserve" is the pool in a boot with
 # secretpool.reserve= (1G blocks set aside at boot).
 POOLED = ('pool', 'reserve')
@@ -31,18 +44,25 @@ MEMORIES = ('fresh', 'aged')
 
 
 def parse(paths):
+    """RESULT and TLBMODEL lines as dicts; "boot" names the log's boot
+    (its directory), TLBMODEL rows get scenario=tlbmodel."""
     rows = []
     for path in paths:
+        boot = os.path.basename(os.path.dirname(os.path.abspath(path)))
         with open(path, errors='replace') as f:
             for line in f:
                 line = line.strip()
-                if not line.startswith('RESULT '):
+                if line.startswith('TLBMODEL '):
+                    row = {'scenario': 'tlbmodel'}
+                elif line.startswith('RESULT '):
+                    row = {}
+                else:
                     continue
-                row = {}
                 for word in line.split()[1:]:
                     if '=' in word:
                         k, v = word.split('=', 1)
                         row.setdefault(k, v)
+                row.setdefault('boot', boot)
                 rows.append(row)
     return rows
 
@@ -79,13 +99,38 @@ def diff(row, a, b):
     return None if x is None or y is None else x - y
 
 
-def median_spread(values):
+# Student's t, two-sided 95%, by degrees of freedom (then 1.96).
+T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+       2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+       2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def ci95(vals):
+    """Half-width of the 95% confidence interval of the mean (None if n < 2)."""
+    if len(vals) < 2:
+        return None
+    t = T95[len(vals) - 2] if len(vals) - 2 < len(T95) else 2.0
+    return t * statistics.stdev(vals) / math.sqrt(len(vals))
+
+
+def stats(values):
+    """(n, median, 95% CI half-width as % of the median) of the numbers."""
     vals = [v for v in (num(x) for x in values) if v is not None]
     if not vals:
-        return None, None
+        return 0, None, None
     med = statistics.median(vals)
-    spread = (max(vals) - min(vals)) / med * 100 if med else 0
-    return med, spread
+    half = ci95(vals)
+    return len(vals), med, (half / abs(med) * 100 if half is not None and med else None)
+
+
+def median_spread(values):
+    """(median, 95% CI half-width in % of it); kept for the older callers."""
+    _, med, ci = stats(values)
+    return med, ci
+
+
+def ci_text(ci):
+    return '' if ci is None else ' ±%d%%' % round(ci)
 
 
 class Table:
@@ -118,10 +163,36 @@ class Table:
         return '\n'.join(out)
 
     def write_csv(self, path):
+        """Numbers only, one line per cell: the row's label, the column, and
+        the cell's value, CI (%), ratio and unit as separate fields."""
         with open(path, 'w', newline='') as f:
             w = csv.writer(f)
-            w.writerow(self.headers)
-            w.writerows(self.body)
+            w.writerow(['row', 'column', 'value', 'ci_pct', 'ratio', 'excess',
+                        'excess_ci', 'excess_pct', 'unit', 'text'])
+            nlabel = 2 if self.headers[:1] in (['threads'], ['core']) else 1
+            for r in self.body:
+                label = ' / '.join(str(c) for c in r[:nlabel])
+                for h, c in zip(self.headers[nlabel:], r[nlabel:]):
+                    w.writerow([label, h] + cell_numbers(str(c)))
+
+
+CELL_RE = re.compile(r'^\s*([-+]?[0-9.]+)(?:\s*(kB|%|s))?'
+                     r'(?:\s*±([0-9.]+)%)?'
+                     r'(?:\s*\(([-+]?[0-9.]+)x\))?'
+                     r'(?:\s*\(([-+][0-9.]+)(?:\s*±([0-9.]+))?(?:,\s*([-+][0-9.]+)%)?\))?\s*$')
+
+
+def cell_numbers(text):
+    """[value, ci_pct, ratio, excess, excess_ci, excess_pct, unit, text] of a
+    table cell ("81465 ±4% (1.14x)", "0.0035 (+0.0004 ±0.0001, +13%)",
+    "-96 kB"); empty fields where the cell has none; a cell that is no
+    number keeps only its text."""
+    m = CELL_RE.match(text)
+    if not m:
+        return ['', '', '', '', '', '', '', '' if text.strip() == '-' else text]
+    value, unit, ci, ratio, excess, excess_ci, excess_pct = m.groups()
+    return [value, ci or '', ratio or '', excess or '', excess_ci or '', excess_pct or '',
+            unit or '', '']
 
 
 # --------------------------------------------------------------------------
@@ -175,7 +246,10 @@ def t_longlived(rows, memory):
                                                    some.get('pin_kb', '?')))
     note = ('A level-3 split with the pool is a pool region taken from memory the '
             'direct map still covered with a 1G page: that page becomes 512 2M '
-            'entries once, one of them not present; nothing is split into 4K.')
+            'entries once, one of them not present; nothing is split into 4K.'
+            if any(m in POOLED for m in modes) else '')
+    if len({res[m].get('boot') for m in modes}) > 1:
+        note += ' Each column is a boot of its own.'
     if 'reserve' in modes:
         note += RESERVE_NOTE
     return Table('longlived-' + memory, title, ['', *modes], body, note)
@@ -239,48 +313,175 @@ def t_churn(rows, memory):
     return Table('churn-' + memory, title, ['', *modes], body, note)
 
 
+FAULT_METRICS = (('fault_pps', 'fault'), ('free_pps', 'free (close)'),
+                 ('cycle_pps', 'fault+free'),
+                 ('cycle_all_pps', 'fault+free+zeroing'),
+                 ('cpu_pps', 'per CPU-second, all CPUs'))
+
+
 def fault_stats(rows, memory):
     frows = pick(rows, scenario='fault', memory=memory)
     threads = sorted({int(r['threads']) for r in frows})
-    modes = [m for m in ('shmem', 'pool', 'reserve', 'upstream') if pick(frows, mode=m)]
-    stats = {}
+    modes = [m for m in ('shmem',) + MODES if pick(frows, mode=m)]
+    res = {}
     for t in threads:
         for m in modes:
-            for metric in ('fault_pps', 'free_pps', 'cycle_pps'):
-                stats[(t, m, metric)] = median_spread(
-                    [r.get(metric) for r in pick(frows, mode=m, threads=t)])
-    reps = max([len(pick(frows, mode=m, threads=t)) for t in threads for m in modes] or [0])
-    return threads, modes, stats, reps
+            mine = pick(frows, mode=m, threads=t)
+            boots = {r['boot'] for r in mine}
+            # The floor of the same boot(s): shmem ran beside each mode.
+            floor = [r for r in pick(frows, mode='shmem', threads=t) if r['boot'] in boots]
+            for metric, _ in FAULT_METRICS:
+                res[(t, m, metric)] = stats([r.get(metric) for r in mine])
+                res[(t, m, metric, 'floor')] = stats([r.get(metric) for r in floor])[1]
+    return threads, modes, res
 
 
 def t_fault(rows, memory):
-    threads, modes, stats, reps = fault_stats(rows, memory)
+    threads, modes, res = fault_stats(rows, memory)
     if not threads:
         return None
-    body = []
     for t in threads:
-        for metric, label in (('fault_pps', 'fault'), ('free_pps', 'free'),
-                              ('cycle_pps', 'fault+free')):
+        for metric, _ in FAULT_METRICS:
+            key = (t, 'reserve', metric, 'floor')
+            if 'reserve' in modes and res.get(key) is None:
+                res[key] = res.get((t, 'shmem', metric), (0, None, None))[1]
+    body = []
+    reps = 0
+    for t in threads:
+        for metric, label in FAULT_METRICS:
             row = [t, label]
-            floor = stats.get((t, 'shmem', metric), (None, None))[0]
             for m in modes:
-                med, spread = stats[(t, m, metric)]
+                n, med, ci = res[(t, m, metric)]
+                reps = max(reps, n)
                 if med is None:
                     row.append('-')
                     continue
-                cell = '%d ±%d%%' % (med, spread)
-                if floor and m != 'shmem':
+                cell = '%d%s' % (med, ci_text(ci))
+                floor = res[(t, m, metric, 'floor')]
+                if floor and m != 'shmem' and med:
                     cell += ' (%.2fx)' % (floor / med)
                 row.append(cell)
             body.append(row)
-    title = ('Fault and free throughput, %s memory, pages/s (median of %d, ± spread '
-             'max-min; (Nx) = time per page relative to shmem, the floor)' % (memory, reps))
+    title = ('Fault and free throughput, %s memory, pages/s (median of %d; ± is the '
+             '95%% confidence interval of the mean; (Nx) = time per page relative to '
+             'shmem in the same boot, the floor)' % (memory, reps))
     note = ('Each thread creates a 256-page file, maps it, writes every page (fault), '
-            'unmaps and closes it (free).')
+            'unmaps and closes it (free).  The pool zeroes freed pages later, in its '
+            'worker: "free (close)" stops at close(); "fault+free+zeroing" is wall time '
+            'until no freed page is left pending (drain_s after the run), the fair '
+            'figure against shmem, which zeroes at fault time; "per CPU-second" divides '
+            'by the busy time of every CPU (the worker\'s included, /proc/stat).  '
+            'The modes ran in boots of their own, each beside its shmem floor, in '
+            'alternating order.  Under TCG the per-page path\'s TLB shootdown is an '
+            'emulated IPI and a software-TLB flush: its cost here is neither a lower '
+            'nor an upper bound for hardware.')
     if 'reserve' in modes:
-        note += (' "reserve" ran in a boot of its own (secretpool.reserve=1G); its ratio is '
-                 'to the shmem floor of the first boot.')
+        note += (' "reserve" ran in a boot of its own (secretpool.reserve=1G) without a '
+                 'shmem floor; its ratio is to the other boots\' floor.')
     return Table('throughput-' + memory, title, ['threads', 'phase', *modes], body, note)
+
+
+def t_kwork(rows, memory):
+    """The kernel-heavy workloads, with the secrets held and after."""
+    krows = [r for r in pick(rows, scenario='kwork', memory=memory) if 'phase' in r]
+    modes = [m for m in MODES if pick(krows, mode=m)]
+    if not modes:
+        return None
+    works = [w for w in ('msg', 'sock', 'meta', 'tcp') if pick(krows, work=w)]
+    body, reps = [], 0
+    for w in works:
+        for ph in ('held', 'after'):
+            row = ['%s, %s' % (w, 'secrets held' if ph == 'held' else 'after freeing')]
+            ref = stats([r.get('ops_s') for r in pick(krows, mode=modes[0], work=w,
+                                                         phase=ph)])[1]
+            for m in modes:
+                n, med, ci = stats([r.get('ops_s') for r in pick(krows, mode=m, work=w,
+                                                                    phase=ph)])
+                reps = max(reps, n)
+                cell = '-' if med is None else '%d%s' % (med, ci_text(ci))
+                if med and ref and m != modes[0]:
+                    cell += ' (%.2fx)' % (med / ref)
+                row.append(cell)
+            body.append(row)
+    some = first(rows, scenario='longlived_kwork', memory=memory)
+    title = ('Kernel-heavy workloads, %s memory, operations/s (median of %d, ± 95%% CI; '
+             '(Nx) = throughput relative to %s)' % (memory, reps, modes[0]))
+    note = ('sp-bench kwork, runs of about %s s (rates use the measured time): msg and sock are hackbench\'s shape (4 groups '
+            'of 10 senders and 10 receivers, 100-byte messages through pipes / unix '
+            'stream sockets), meta creates, stats, renames and unlinks 5000 files on tmpfs '
+            '(dentries and inodes in slab), tcp is 10 loopback clients connecting, making 16 '
+            '64-byte requests and closing; with %s long-lived secrets held, then after '
+            'they were freed (per-page splits stay).  TCG cannot show what a split direct '
+            'map costs these (its software TLB is 4K whatever the guest maps): see the TLB '
+            'model below for that.' % (fmt(first(krows).get('secs'), digits=1),
+                                        some.get('secrets', '?')))
+    return Table('kwork-' + memory, title, ['workload', *modes], body, note)
+
+
+def tlb_excess(rows, mode, work, phase, core, key):
+    """Per trace segment, the own layout's figure and the boot layout's
+    (the same trace); returns n, the medians, the median difference, the
+    95% CI of the mean difference (paired), and the median excess in %
+    over the segments whose boot figure is not 0 (None if none)."""
+    def fig(layout):
+        return {r['seg']: num(r.get(key)) for r in rows if r.get('layout') == layout
+                and r.get('mode') == mode and r.get('work') == work
+                and r.get('phase') == phase and r.get('core') == core}
+    own, boot = fig('own'), fig('boot')
+    segs = [k for k in own if k in boot and own[k] is not None and boot[k] is not None]
+    if not segs:
+        return None
+    d = [own[k] - boot[k] for k in segs]
+    rel = [100.0 * (own[k] - boot[k]) / boot[k] for k in segs if boot[k]]
+    return (len(segs), statistics.median([own[k] for k in segs]),
+            statistics.median([boot[k] for k in segs]), statistics.median(d), ci95(d),
+            statistics.median(rel) if rel else None)
+
+
+def t_tlbmodel(rows, memory, key='walks_pka'):
+    trows = pick(rows, scenario='tlbmodel', memory=memory)
+    if not trows:
+        return None
+    modes = [m for m in MODES if pick(trows, mode=m)]
+    cores = []
+    for r in trows:
+        if r['core'] not in cores:
+            cores.append(r['core'])
+    body, n = [], 0
+    for core in cores:
+        for w in ('msg', 'sock', 'meta', 'tcp'):
+            for ph in ('held', 'after'):
+                row = [core, '%s, %s' % (w, 'held' if ph == 'held' else 'after freeing')]
+                for m in modes:
+                    e = tlb_excess(trows, m, w, ph, core, key)
+                    if not e:
+                        row.append('-')
+                        continue
+                    n = max(n, e[0])
+                    cell = '%.4f (%+.4f' % (e[1], e[3])
+                    if e[4] is not None:
+                        cell += ' ±%.4f' % e[4]
+                    cell += ', %+.0f%%)' % e[5] if e[5] is not None else ')'
+                    row.append(cell)
+                body.append(row)
+    what = {'walks_pka': 'page walks', 'l1_mpka': 'L1 dTLB misses',
+            'warm_walks_pka': 'page walks', 'warm_l1_mpka': 'L1 dTLB misses'}[key]
+    state = ('steady state (after the first 20% of each trace warmed the TLBs)'
+             if key.startswith('warm_') else 'TLBs empty at the start of each trace')
+    title = ('TLB model, %s memory: %s per 1,000 direct-map accesses, %s; in brackets the '
+             'excess over the same trace replayed on the boot\'s layout: per 1,000 accesses '
+             '(median of %d traces, ± 95%% CI of the mean difference, paired) and in %% of '
+             'the boot layout\'s figure' % (memory, what, state, n))
+    note = ('tools/perf-scripts/tlbmodel: the QEMU plugin dmtrace.so records the guest '
+            'kernel\'s data accesses (user space and other kernel memory too, as they '
+            'compete for entries) while the kernel-heavy workloads run, one trace per run; '
+            'tlbsim replays each through the core\'s documented dTLB geometry '
+            '(geometries.txt, with sources) against the direct-map layout of that moment '
+            '(the page-table dump) and, as the what-if, against the layout the same boot '
+            'had before any secret existed.  Limits: no page-walk caches, no prefetch, no '
+            'TLB flushes, LRU replacement, user pages taken as 4K (see the README).')
+    return Table('tlbmodel-%s-%s' % (memory, key.replace('_pka', '').replace('_mpka', '')),
+                 title, ['core', 'workload', *modes], body, note)
 
 
 def t_memtype(rows, memory):
@@ -298,12 +499,12 @@ def t_memtype(rows, memory):
         for k in kinds:
             vals = [r.get(metric) for r in pick(mrows, mode=k)]
             reps = max(reps, len(vals))
-            med, spread = median_spread(vals)
+            _, med, ci = stats(vals)
             row.append('-' if med is None else
-                       ('%.1f ±%d%%' % (med, spread) if med < 100 else '%d ±%d%%' % (med, spread)))
+                       ('%.1f%s' % (med, ci_text(ci)) if med < 100 else '%d%s' % (med, ci_text(ci))))
         body.append(row)
     title = ('Memory types, %s memory: an uncached secret against an exclusive one and '
-             'shmem, 1 thread (median of %d, ± spread max-min)' % (memory, reps))
+             'shmem, 1 thread (median of %d, ± 95%% CI of the mean)' % (memory, reps))
     note = ('Files of 64 pages: fault every page, 4 passes of 8-byte writes and reads '
             'over every 64-byte line, 200,000 atomic additions to one word, close.  '
             '"exclusive" and "uncached" are memfd_create(MFD_SECRET) files in those '
@@ -318,17 +519,25 @@ def t_fio(rows, memory):
     frows = pick(rows, scenario='fio', memory=memory)
     if not frows:
         return None
+    boots = []
+    for r in frows:
+        if r['boot'] not in boots:
+            boots.append(r['boot'])
+    # One row per stage of each boot; the boot's mode names it when each
+    # column had a boot of its own.
+    mode_of = {b: first(rows, scenario='machine', boot=b).get('modes', b) for b in boots}
     stages, jobs = [], []
     for r in frows:
-        if r['stage'] not in stages:
-            stages.append(r['stage'])
+        key = (r['boot'], r['stage'])
+        if key not in stages:
+            stages.append(key)
         if r['job'] not in jobs:
             jobs.append(r['job'])
     body = []
-    for s in stages:
-        row = [s]
+    for b, st in stages:
+        row = ['%s (%s)' % (st, mode_of[b]) if len(boots) > 1 else st]
         for j in jobs:
-            r = first(frows, stage=s, job=j)
+            r = first(frows, boot=b, stage=st, job=j)
             kibs = (num(r.get('read_kibs')) or 0) + (num(r.get('write_kibs')) or 0)
             row.append(fmt(kibs / 1024) if r else '-')
         body.append(row)
@@ -380,7 +589,11 @@ def t_misc(rows, memory):
 def tables(rows):
     out = []
     for memory in MEMORIES:
-        for fn in (t_misc, t_longlived, t_steps, t_churn, t_fault, t_memtype, t_fio):
+        for fn in (t_misc, t_longlived, t_steps, t_churn, t_fault, t_kwork,
+                   lambda r, m: t_tlbmodel(r, m, 'walks_pka'),
+                   lambda r, m: t_tlbmodel(r, m, 'l1_mpka'),
+                   lambda r, m: t_tlbmodel(r, m, 'warm_walks_pka'),
+                   t_memtype, t_fio):
             t = fn(rows, memory)
             if t:
                 out.append(t)
@@ -425,7 +638,7 @@ def plots(rows, outdir):
                                            % (d, col, t) for d, t in series)]
             made.append(name)
     for memory in MEMORIES:
-        threads, modes, stats, _ = fault_stats(rows, memory)
+        threads, modes, res = fault_stats(rows, memory)
         if not threads:
             continue
         dat = os.path.join(outdir, 'throughput-%s.dat' % memory)
@@ -433,7 +646,7 @@ def plots(rows, outdir):
             f.write('# threads ' + ' '.join(modes) + ' (fault pages/s, median)\n')
             for t in threads:
                 f.write('%d %s\n' % (t, ' '.join(
-                    '%.0f' % (stats[(t, m, 'fault_pps')][0] or 0) for m in modes)))
+                    '%.0f' % (res[(t, m, 'fault_pps')][1] or 0) for m in modes)))
         name = 'throughput-%s.png' % memory
         script += ['set output "%s"' % os.path.join(outdir, name),
                    'set title "Secret page faults against threads (%s memory)"' % memory,
@@ -472,6 +685,33 @@ def tlb_block(paths):
     return out
 
 
+def tlb_hw_tables(paths):
+    """Tables of tools/perf-scripts/tlb-impact.sh's RESULT lines in these
+    files (a guest log's "# " prefixed block, or a bare-metal run's output),
+    through benchmarks/tlb_hw.py; and whether the PMU counted anything."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location('tlb_hw', os.path.join(here, 'tlb_hw.py'))
+    hw = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hw)
+    lines = []
+    for path in paths:
+        with open(path, errors='replace') as f:
+            lines += [l for l in f if 'scenario=tlb_hw' in l]
+    if not lines:
+        return [], None
+    counted = None
+    for l in lines:
+        if 'scenario=tlb_hw_status' in l:
+            counted = ' counted=1' in l
+    out = []
+    for i, (title, headers, rows) in enumerate(hw.tables(lines)):
+        body = [['-' if c is None else
+                 (int(c) if isinstance(c, float) and c.is_integer() else
+                  ('%.2f' % c if isinstance(c, float) else c)) for c in r] for r in rows]
+        out.append(Table('tlb-hw-%d' % i, title, [str(h) for h in headers], body))
+    return out, counted
+
+
 def timeline(paths, plotdir=None):
     """The churn scenario's trace (TRACE lines) through
     tools/perf-scripts/secretpool-timeline.py: its summary lines, and the
@@ -505,27 +745,74 @@ def machine_line(rows):
         int(num(m.get('mem_kb', 0)) or 0) // 1024, m.get('kernel', '?')))
 
 
-def demo(path, plotdir=None):
-    rows = parse([path])
+def demo(paths, plotdir=None):
+    rows = parse(paths)
     if not rows:
-        print('no RESULT lines in %s: the guest job did not run' % path)
+        print('no RESULT lines in %s: the guest jobs did not run' % ' '.join(paths))
         return 1
     print(machine_line(rows))
     for t in tables(rows):
         print()
         print(t.text())
-    text, _ = timeline([path])
+    text, _ = timeline(paths)
     if text:
         print()
         print('churn traced (secretpool:* events, tools/perf-scripts/secretpool-timeline.py):')
         print('\n'.join(text))
     if plotdir:
         made = plots(rows, plotdir)
-        made += timeline([path], plotdir)[1]
+        made += timeline(paths, plotdir)[1]
         if made:
             print()
             print('plots: ' + ', '.join(os.path.join(plotdir, p) for p in made))
     return 0
+
+
+def run_out(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        return r.stdout.strip() if r.returncode == 0 else ''
+    except (OSError, subprocess.SubprocessError):
+        return ''
+
+
+def provenance(rows, command, paths):
+    """Where the figures come from: commit, configs, QEMU, host, date."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    commit = run_out(['git', '-C', root, 'rev-parse', '--short=12', 'HEAD']) or '?'
+    dirty = run_out(['git', '-C', root, 'status', '--porcelain', '--untracked-files=no'])
+    cpu = '?'
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    out = ['## Provenance', '',
+           '- command: `%s`' % command,
+           '- date: %s' % datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+           '- commit: %s%s' % (commit, ' (with uncommitted changes)' if dirty else ''),
+           '- host: %s, %d CPUs; %s' % (cpu, os.cpu_count() or 0,
+                                       run_out(['qemu-system-x86_64', '--version']).split('\n')[0]
+                                       or 'qemu-system-x86_64 ?')]
+    kernels = sorted({(r.get('kernel'), r.get('boot')) for r in rows
+                      if r.get('scenario') == 'machine'})
+    for flavour in ('bench', 'stock'):
+        cfg = os.path.join(root, 'build', 'obj-' + flavour, '.config')
+        if os.path.exists(cfg):
+            with open(cfg, 'rb') as f:
+                digest = hashlib.sha256(f.read()).hexdigest()[:16]
+            frags = {'bench': 'base + secretpool + trace', 'stock': 'base + trace + stock'}
+            out.append('- kernel config `%s` (kconfig/ %s): build/obj-%s/.config, sha256 %s'
+                       % (flavour, frags[flavour], flavour, digest))
+    if kernels:
+        out.append('- boots: ' + ', '.join('%s (%s)' % (b, k) for k, b in kernels))
+    out += ['- raw data: [raw/](raw/) holds every RESULT, TRACE and TLBMODEL line of each '
+            'boot and its kernel command line; [csv/](csv/) the tables as numbers', '']
+    return out
 
 
 def bench(outdir, paths, command):
@@ -546,20 +833,31 @@ def bench(outdir, paths, command):
     made = plots(rows, os.path.join(outdir, 'plots'))
     md = ['# secretpool benchmark results', '',
           'Generated by `benchmarks/report.py` from the guest logs of `%s`; '
-          'every figure below comes from a RESULT line of those runs '
+          'every figure below comes from a RESULT or TLBMODEL line of those runs '
           '(all of them in [csv/results.csv](csv/results.csv)).' % command, '',
           '- ' + machine_line(rows),
-          '- guest: QEMU TCG (`-cpu max`), no hardware PMU; one boot with fresh '
-          'memory, one with aged memory, and one (8 GiB) with `secretpool.reserve=1G` '
-          'for the "reserve" column',
-          '- pool and upstream (pool switched off at run time) in the same boot; '
-          'shmem is a plain `memfd_create()` file, the floor', '']
+          '- guest: QEMU TCG (`-cpu max`), no hardware PMU',
+          '- columns: **stock** is the unpatched Debian 6.1 kernel built from the same '
+          'tarball with the same configuration minus the pool; **upstream** is ours with '
+          'the pool off (the per-page path); **pool** ours with the pool on; **reserve** '
+          'the pool in an 8 GiB boot with `secretpool.reserve=1G`; shmem is a plain '
+          '`memfd_create()` file, the floor',
+          '- every column ran in a boot of its own (per memory state: fresh, then aged '
+          'with the boot order reversed), so no column inherits another\'s direct map', '']
+    md += provenance(rows, command, paths)
     for t in tabs:
         md += [t.markdown(), '']
-    tlb = tlb_block(paths)
+    tlb = [l for l in tlb_block(paths) if not l.startswith('RESULT ')]
     if tlb:
         md += ['**tools/perf-scripts/tlb-impact.sh in the guest (fresh boot)**', '',
                '```'] + tlb + ['```', '']
+    hw, counted = tlb_hw_tables(paths)
+    for t in hw:
+        t.write_csv(os.path.join(csvdir, t.name + '.csv'))
+        md += [t.markdown(), '']
+    if counted is False:
+        md += ['(tlb-impact.sh exited 3 there: this PMU counted none of the dTLB events; '
+               'the TLB model above stands in for it.)', '']
     plotdir = os.path.join(outdir, 'plots')
     text, svgs = timeline(paths, plotdir)
     if text:
@@ -589,7 +887,24 @@ def bench(outdir, paths, command):
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == 'demo':
-        return demo(argv[1], argv[2] if len(argv) > 2 else None)
+        plotdir = None
+        logs = argv[1:]
+        if logs[0] == '-p' and len(logs) >= 3:
+            plotdir, logs = logs[1], logs[2:]
+        return demo(logs, plotdir)
+    if len(argv) >= 2 and argv[0] == 'tlb':
+        # A bare-metal tools/perf-scripts/tlb-impact.sh run's output.
+        hw, counted = tlb_hw_tables(argv[1:])
+        if not hw:
+            print('no tlb-impact.sh RESULT lines in %s' % ' '.join(argv[1:]))
+            return 1
+        for t in hw:
+            print(t.text())
+            print()
+        if counted is False:
+            print('the PMU counted none of the dTLB events (tlb-impact.sh exit 3)')
+            return 3
+        return 0
     if len(argv) >= 3 and argv[0] == 'bench':
         return bench(argv[1], argv[2:], os.environ.get('SP_BENCH_COMMAND',
                                                       'benchmarks/run'))

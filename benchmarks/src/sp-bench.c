@@ -43,11 +43,11 @@
  *	in DIR (a tmpfs: dentries and inodes in slab); tcp is loopback TCP,
  *	FAN clients connecting, exchanging 64-byte requests and closing.
  *	Reports operations per second (ops_s).
- *   sp-bench mark on|off
+ *   sp-bench mark on [SEG] | mark off
  *	reads the page at the address the TLB model's QEMU plugin
- *	(tools/perf-scripts/tlbmodel/dmtrace.c) watches: "on" starts a
- *	trace segment of the guest kernel's direct-map accesses, "off" ends
- *	it.  Harmless without the plugin.
+ *	(tools/perf-scripts/tlbmodel/dmtrace.c) watches: "on" starts trace
+ *	segment SEG (1 to 511; without it, the next one) of the guest's
+ *	accesses, "off" ends it.  Harmless without the plugin.
  *
  * Each run prints one line "RESULT key=value ..." on standard output, with
  * the counters read from /proc/vmstat, /proc/meminfo and the pool's
@@ -71,8 +71,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -395,6 +397,7 @@ static int cmd_fault(int argc, char **argv)
 	long pages = 256, atomics = 0;
 	double secs = 2, t0, wall, fault_s = 0, free_s = 0;
 	double access_s = 0, atomic_s = 0, drain, busy, wall_all;
+	int drain_timeout;
 	long long npages = 0, access_bytes = 0, atomic_ops = 0;
 	struct pool_stats st;
 	struct fault_arg *args;
@@ -458,6 +461,7 @@ static int cmd_fault(int argc, char **argv)
 	while (pool_read(&st) && st.pending > 0 && now() - drain < 10)
 		usleep(1000);
 	drain = now() - drain;
+	drain_timeout = drain >= 10;
 	busy = cpu_busy_s() - busy;
 	wall_all = wall + drain;
 	/* Per-thread times summed, so divide by threads for aggregate rates. */
@@ -471,8 +475,8 @@ static int cmd_fault(int argc, char **argv)
 	 * page was zeroed again (drain_s of it after the run); cpu_pps: pages
 	 * per second of CPU time, all CPUs, from /proc/stat.
 	 */
-	out(" drain_s=%.4f cycle_all_pps=%.0f cpu_pps=%.0f", drain,
-	    npages / wall_all, busy > 0 ? npages / busy : 0);
+	out(" drain_s=%.4f drain_timeout=%d cycle_all_pps=%.0f cpu_pps=%.0f",
+	    drain, drain_timeout, npages / wall_all, busy > 0 ? npages / busy : 0);
 	if (passes)
 		out(" access_mbs=%.1f", access_s > 0 ?
 		    access_bytes / (access_s / threads) / 1e6 : 0);
@@ -833,14 +837,17 @@ static int cmd_mark(int argc, char **argv)
 	unsigned long addr;
 	volatile char *p;
 
-	if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
+	int seg = argc == 3 ? atoi(argv[2]) : 0;
+
+	if (argc < 2 || argc > 3 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")) ||
+	    seg < 0 || seg > 511)
 		return 2;
 	addr = strcmp(argv[1], "on") ? MARK_OFF : MARK_ON;
 	p = mmap((void *)addr, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
 		 MAP_FIXED_NOREPLACE, -1, 0);
 	if (p == MAP_FAILED || (unsigned long)p != addr)
 		die("mmap at the marker address");
-	(void)p[0];
+	(void)p[seg * 8];
 	munmap((void *)p, page);
 	return 0;
 }
@@ -868,28 +875,91 @@ static int write_all(int fd, const char *buf, size_t len)
 }
 
 /*
+ * The processes of a kernel-heavy workload start together: each blocks
+ * reading the "go" pipe until the parent closes its end, once all exist,
+ * so fork and exec stay out of the measured time.
+ */
+static void kwork_wait_go(int go[2])
+{
+	char c;
+
+	close(go[1]);
+	if (read(go[0], &c, 1) < 0)
+		_exit(1);
+	close(go[0]);
+}
+
+/* Reap every child; any that failed fails the run.  @except: not checked. */
+static void kwork_reap(pid_t except)
+{
+	int status, bad = 0;
+	pid_t pid;
+
+	while ((pid = wait(&status)) > 0)
+		if (pid != except && (!WIFEXITED(status) || WEXITSTATUS(status)))
+			bad++;
+	if (bad) {
+		fprintf(stderr, "sp-bench: %d kwork processes failed\n", bad);
+		exit(1);
+	}
+}
+
+/* Sum the counts the children write to @fd until all have closed it. */
+static long kwork_collect(int fd)
+{
+	long total = 0, n;
+
+	while (read(fd, &n, sizeof(n)) == sizeof(n))
+		total += n;
+	close(fd);
+	return total;
+}
+
+static void kwork_timer(double secs)
+{
+	struct itimerval it = {
+		.it_value.tv_sec = (time_t)secs,
+		.it_value.tv_usec = (suseconds_t)((secs - (time_t)secs) * 1e6),
+	};
+
+	signal(SIGALRM, kwork_alarm);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/*
  * msg/sock: per group FAN receivers, each with one channel (a pipe, or a
  * unix stream socket pair), and FAN senders writing 100-byte messages to
  * every receiver of their group in turn, until the time is up.  Senders
  * report their message counts through a pipe; a receiver reads until all
- * writers of its channel are gone.
+ * writers of its channel are gone.  @elapsed: from the start to the last
+ * sender's report.
  */
-static long kwork_messaging(int sock, int groups, int fan, double secs)
+static long kwork_messaging(int sock, int groups, int fan, double secs,
+			    double *elapsed)
 {
-	int ng = groups * fan, g, i, r, status, report[2];
+	int ng = groups * fan, g, i, r, report[2], go[2];
 	int (*ch)[2] = calloc(ng, sizeof(*ch));
-	long total = 0, n;
+	long total;
+	double t0;
 
-	if (!ch || pipe(report))
+	if (!ch || pipe(report) || pipe(go))
 		die("kwork setup");
 	for (i = 0; i < ng; i++) {
 		if (sock ? socketpair(AF_UNIX, SOCK_STREAM, 0, ch[i]) : pipe(ch[i]))
 			die("kwork channel");
 	}
 	for (i = 0; i < ng; i++) {		/* receivers */
-		if (fork() == 0) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
 			char buf[4096];
 
+			close(report[0]);
+			close(report[1]);
+			close(go[0]);
+			close(go[1]);
 			for (r = 0; r < ng; r++) {
 				close(ch[r][1]);
 				if (r != i)
@@ -902,14 +972,19 @@ static long kwork_messaging(int sock, int groups, int fan, double secs)
 	}
 	for (g = 0; g < groups; g++) {		/* senders */
 		for (i = 0; i < fan; i++) {
-			if (fork() == 0) {
+			pid_t pid = fork();
+
+			if (pid < 0)
+				die("fork");
+			if (pid == 0) {
 				char msg[100] = { 0 };
 				long sent = 0;
 
+				close(report[0]);
 				for (r = 0; r < ng; r++)
 					close(ch[r][0]);
-				signal(SIGALRM, kwork_alarm);
-				alarm((unsigned int)(secs + 0.999));
+				kwork_wait_go(go);
+				kwork_timer(secs);
 				while (!kwork_stop) {
 					for (r = 0; r < fan && !kwork_stop; r++) {
 						if (write_all(ch[g * fan + r][1], msg, sizeof(msg)))
@@ -928,20 +1003,21 @@ static long kwork_messaging(int sock, int groups, int fan, double secs)
 		close(ch[i][1]);
 	}
 	close(report[1]);
-	while (read(report[0], &n, sizeof(n)) == sizeof(n))
-		total += n;
-	close(report[0]);
-	while (wait(&status) > 0)
-		;
+	close(go[0]);
+	t0 = now();
+	close(go[1]);
+	total = kwork_collect(report[0]);
+	*elapsed = now() - t0;
+	kwork_reap(0);
 	free(ch);
 	return total;
 }
 
 /* meta: create, stat, rename and unlink @files files, round after round. */
-static long kwork_meta(const char *dir, int files, double secs)
+static long kwork_meta(const char *dir, int files, double secs, double *elapsed)
 {
 	char a[4096], b[4096];
-	double until = now() + secs;
+	double t0 = now(), until = t0 + secs;
 	struct stat stb;
 	long ops = 0;
 	int i, fd;
@@ -969,6 +1045,7 @@ static long kwork_meta(const char *dir, int files, double secs)
 		}
 		ops += 4L * files;
 	}
+	*elapsed = now() - t0;
 	rmdir(dir);
 	return ops;
 }
@@ -991,28 +1068,35 @@ static void loopback_up(void)
 }
 
 /*
- * tcp: a server on 127.0.0.1 echoing 64-byte requests; @fan clients each
- * connect, make 16 requests and close, round after round.
+ * tcp: a forking server on 127.0.0.1 echoing 64-byte requests (a process
+ * per connection, as classic servers do: fork and exit are part of the
+ * kernel's work here); @fan clients each connect, make 16 requests and
+ * close, round after round.
  */
-static long kwork_tcp(int fan, double secs)
+static long kwork_tcp(int fan, double secs, double *elapsed)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sa);
-	int ls, i, status, report[2], one = 1;
-	long total = 0, n;
+	int ls, i, report[2], go[2], one = 1;
+	long total;
 	pid_t server;
+	double t0;
 
 	loopback_up();
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ls = socket(AF_INET, SOCK_STREAM, 0);
 	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    listen(ls, 128) || getsockname(ls, (struct sockaddr *)&sa, &len) ||
-	    pipe(report))
+	    pipe(report) || pipe(go))
 		die("tcp server");
 	server = fork();
+	if (server < 0)
+		die("fork");
 	if (server == 0) {
 		close(report[0]);
 		close(report[1]);
+		close(go[0]);
+		close(go[1]);
 		signal(SIGCHLD, SIG_IGN);	/* no zombies */
 		for (;;) {
 			int c = accept(ls, NULL, NULL);
@@ -1023,7 +1107,7 @@ static long kwork_tcp(int fan, double secs)
 			if (fork() == 0) {
 				close(ls);
 				setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-				while (read(c, buf, sizeof(buf)) == sizeof(buf) &&
+				while (recv(c, buf, sizeof(buf), MSG_WAITALL) == sizeof(buf) &&
 				       !write_all(c, buf, sizeof(buf)))
 					;
 				_exit(0);
@@ -1033,13 +1117,19 @@ static long kwork_tcp(int fan, double secs)
 	}
 	close(ls);
 	for (i = 0; i < fan; i++) {
-		if (fork() == 0) {
-			double until = now() + secs;
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
 			char buf[64] = { 0 };
 			long ops = 0;
 			int k;
 
-			while (now() < until) {
+			close(report[0]);
+			kwork_wait_go(go);
+			kwork_timer(secs);
+			while (!kwork_stop) {
 				int c = socket(AF_INET, SOCK_STREAM, 0);
 
 				if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)))
@@ -1060,12 +1150,13 @@ static long kwork_tcp(int fan, double secs)
 		}
 	}
 	close(report[1]);
-	while (read(report[0], &n, sizeof(n)) == sizeof(n))
-		total += n;
-	close(report[0]);
+	close(go[0]);
+	t0 = now();
+	close(go[1]);
+	total = kwork_collect(report[0]);
+	*elapsed = now() - t0;
 	kill(server, SIGKILL);
-	while (waitpid(-1, &status, 0) > 0)
-		;
+	kwork_reap(server);
 	return total;
 }
 
@@ -1074,7 +1165,7 @@ static int cmd_kwork(int argc, char **argv)
 	int groups = 4, fan = 10, files = 5000, opt;
 	const char *work = "msg", *dir = "/tmp/sp-kwork";
 	struct rlimit nofile;
-	double secs = 2, t0, t;
+	double secs = 2, t = 0;
 	long ops;
 
 	while ((opt = getopt(argc, argv, "w:s:g:f:n:d:")) != -1) {
@@ -1090,21 +1181,28 @@ static int cmd_kwork(int argc, char **argv)
 	}
 	if (groups < 1 || fan < 1 || files < 1 || secs <= 0)
 		return 2;
-	/* Run from sp-bench longlived -H, it inherits thousands of files. */
+	/*
+	 * Run from sp-bench longlived -H, it inherits the secrets' and pipes'
+	 * files: close them, or every fork copies thousands of them.
+	 */
+	if (syscall(SYS_close_range, 3, ~0U, 0)) {
+		int fd, max = (int)sysconf(_SC_OPEN_MAX);
+
+		for (fd = 3; fd < max; fd++)
+			close(fd);
+	}
 	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	t0 = now();
 	if (!strcmp(work, "msg") || !strcmp(work, "sock"))
-		ops = kwork_messaging(!strcmp(work, "sock"), groups, fan, secs);
+		ops = kwork_messaging(!strcmp(work, "sock"), groups, fan, secs, &t);
 	else if (!strcmp(work, "meta"))
-		ops = kwork_meta(dir, files, secs);
+		ops = kwork_meta(dir, files, secs, &t);
 	else if (!strcmp(work, "tcp"))
-		ops = kwork_tcp(fan, secs);
+		ops = kwork_tcp(fan, secs, &t);
 	else
 		return 2;
-	t = now() - t0;
 	out(" scenario=kwork work=%s ops=%ld secs=%.3f ops_s=%.0f", work, ops,
 	    t, t > 0 ? ops / t : 0);
 	result_end();
