@@ -685,6 +685,68 @@ def tlb_block(paths):
     return out
 
 
+def t_targets(rows):
+    """The issue's figures to reach, read off the same rows as the tables:
+    the pool's fault+free+zeroing against shmem, and the TLB model's pool
+    and stock layouts against the boot layout."""
+    body = []
+    for memory in MEMORIES:
+        threads, modes, res = fault_stats(rows, memory)
+        for t in threads:
+            for m in ('pool', 'stock'):
+                if m not in modes:
+                    continue
+                n, med, ci = res[(t, m, 'cycle_all_pps')]
+                floor = res[(t, m, 'cycle_all_pps', 'floor')]
+                if not med or not floor:
+                    continue
+                ratio = floor / med
+                body.append(['%s fault+free+zeroing vs shmem, %d thread%s, %s memory'
+                             % (m, t, 's' if t > 1 else '', memory),
+                             '%.2fx (n=%d, ±%d%%)' % (ratio, n, round(ci or 0)),
+                             'within 1.15x' if m == 'pool' else 'reported',
+                             ('yes' if ratio <= 1.15 else 'no') if m == 'pool' else '-'])
+        trows = pick(rows, scenario='tlbmodel', memory=memory)
+        cores = sorted({r['core'] for r in trows})
+        for core in cores:
+            for key, state in (('warm_walks_pka', 'steady state'), ('walks_pka', 'empty TLBs')):
+                for m in ('pool', 'stock'):
+                    rel = []
+                    worst = None
+                    for w in ('msg', 'sock', 'meta', 'tcp'):
+                        for ph in ('held', 'after'):
+                            e = tlb_excess(trows, m, w, ph, core, key)
+                            if e and e[5] is not None:
+                                worst = e[5] if worst is None else max(worst, e[5])
+                    own = {(r['seg']): num(r.get(key)) for r in trows
+                           if r.get('mode') == m and r.get('core') == core
+                           and r.get('layout') == 'own'}
+                    boot = {(r['seg']): num(r.get(key)) for r in trows
+                            if r.get('mode') == m and r.get('core') == core
+                            and r.get('layout') == 'boot'}
+                    rel = [100.0 * (own[k] - boot[k]) / boot[k] for k in own
+                           if k in boot and boot[k]]
+                    if not rel:
+                        continue
+                    half = ci95(rel)
+                    cell = 'median %+.1f%% over %d traces (mean %+.1f%% ±%.1f), worst workload %+.1f%%' % (
+                        statistics.median(rel), len(rel), statistics.mean(rel), half or 0,
+                        worst if worst is not None else float('nan'))
+                    body.append(['%s layout: modelled walks vs the boot layout, %s, %s, %s memory'
+                                 % (m, core, state, memory), cell,
+                                 'within 2%' if m == 'pool' else 'reported',
+                                 ('yes' if statistics.median(rel) <= 2 else 'no')
+                                 if m == 'pool' else '-'])
+    if not body:
+        return None
+    return Table('targets', 'Figures to reach (issue 11), read off the tables below',
+                 ['figure', 'measured', 'target', 'met'], body,
+                 'The pool\'s layout differs from the boot layout by its one level-3 split per '
+                 'node (a 1G page made 2M entries, where its first region came from) and its '
+                 'regions, which are not present; the per-page path\'s 4K splits are what '
+                 'makes the stock and upstream layouts cost more.')
+
+
 def tlb_hw_tables(paths):
     """Tables of tools/perf-scripts/tlb-impact.sh's RESULT lines in these
     files (a guest log's "# " prefixed block, or a bare-metal run's output),
@@ -845,6 +907,10 @@ def bench(outdir, paths, command):
           '- every column ran in a boot of its own (per memory state: fresh, then aged '
           'with the boot order reversed), so no column inherits another\'s direct map', '']
     md += provenance(rows, command, paths)
+    tgt = t_targets(rows)
+    if tgt:
+        tgt.write_csv(os.path.join(csvdir, 'targets.csv'))
+        md += [tgt.markdown(), '']
     for t in tabs:
         md += [t.markdown(), '']
     tlb = [l for l in tlb_block(paths) if not l.startswith('RESULT ')]
