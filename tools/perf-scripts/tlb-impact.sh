@@ -519,7 +519,8 @@ if [ "$NEV" -gt 0 ]; then
 		say "warning: $(echo "$low" | wc -l) of $NEV events were counted less than 100% of the time${names:+ (${names#, })}, the lowest $(sort -g "$OUT/warnings" | head -1 | cut -d' ' -f1)%: perf multiplexed them and scaled the counts; pass fewer events with -e for exact ones"
 	fi
 	if [ $counted = 1 ]; then
-		say "a higher count with the pool off is the TLB cost of the split direct map"
+		say "a higher count with the pool off is the TLB cost of the split direct map, if both modes did the same work:"
+		say "the default fio jobs run for a fixed time, so compare counts per unit of work (fio throughput above)"
 	else
 		say "the probed events counted nothing during the workload: no TLB figures"
 	fi
