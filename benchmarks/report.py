@@ -346,13 +346,16 @@ def t_fault(rows, memory):
             if 'reserve' in modes and res.get(key) is None:
                 res[key] = res.get((t, 'shmem', metric), (0, None, None))[1]
     body = []
-    reps = 0
+    reps = nshmem = 0
     for t in threads:
         for metric, label in FAULT_METRICS:
             row = [t, label]
             for m in modes:
                 n, med, ci = res[(t, m, metric)]
-                reps = max(reps, n)
+                if m == 'shmem':
+                    nshmem = max(nshmem, n)
+                else:
+                    reps = max(reps, n)
                 if med is None:
                     row.append('-')
                     continue
@@ -362,9 +365,10 @@ def t_fault(rows, memory):
                     cell += ' (%.2fx)' % (floor / med)
                 row.append(cell)
             body.append(row)
-    title = ('Fault and free throughput, %s memory, pages/s (median of %d; ± is the '
-             '95%% confidence interval of the mean; (Nx) = time per page relative to '
-             'shmem in the same boot, the floor)' % (memory, reps))
+    title = ('Fault and free throughput, %s memory, pages/s (median of %d runs per mode, '
+             'shmem %d over all boots; ± is the 95%% confidence interval of the mean; (Nx) = '
+             'time per page relative to shmem in the same boot, the floor)'
+             % (memory, reps, nshmem))
     note = ('Each thread creates a 256-page file, maps it, writes every page (fault), '
             'unmaps and closes it (free).  The pool zeroes freed pages later, in its '
             'worker: "free (close)" stops at close(); "fault+free+zeroing" is wall time '
