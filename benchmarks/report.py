@@ -806,9 +806,14 @@ def timeline(paths, plotdir=None):
 
 def machine_line(rows):
     m = first(rows, scenario='machine')
-    return ('guest: %s vCPUs, %s NUMA nodes, %s MiB, kernel %s' % (
+    kernels = []
+    for r in pick(rows, scenario='machine'):
+        if r.get('kernel') not in kernels:
+            kernels.append(r.get('kernel'))
+    return ('guest: %s vCPUs, %s NUMA nodes, %s MiB, kernel%s %s' % (
         m.get('cpus', '?'), m.get('nodes', '?'),
-        int(num(m.get('mem_kb', 0)) or 0) // 1024, m.get('kernel', '?')))
+        int(num(m.get('mem_kb', 0)) or 0) // 1024, 's' if len(kernels) > 1 else '',
+        ', '.join(k or '?' for k in kernels)))
 
 
 def demo(paths, plotdir=None):
@@ -859,8 +864,12 @@ def provenance(rows, command, paths):
         pass
     out = ['## Provenance', '',
            '- command: `%s`' % command,
-           '- date: %s' % datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-           '- commit: %s%s' % (commit, ' (with uncommitted changes)' if dirty else ''),
+           '- date: the run ended %s (its newest log); this report written %s' % (
+               datetime.datetime.fromtimestamp(
+                   max(os.path.getmtime(p) for p in paths),
+                   datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+               datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')),
+           '- commit (of the report): %s%s' % (commit, ' (with uncommitted changes)' if dirty else ''),
            '- host: %s, %d CPUs; %s' % (cpu, os.cpu_count() or 0,
                                        run_out(['qemu-system-x86_64', '--version']).split('\n')[0]
                                        or 'qemu-system-x86_64 ?')]
@@ -876,6 +885,10 @@ def provenance(rows, command, paths):
                        % (flavour, frags[flavour], flavour, digest))
     if kernels:
         out.append('- boots: ' + ', '.join('%s (%s)' % (b, k) for k, b in kernels))
+    traced = sorted({r['boot'] for r in rows if r.get('scenario') == 'tlbmodel'})
+    if traced:
+        out.append('- the TLB model\'s traced boots (QEMU plugin dmtrace.so, `nokaslr`): '
+                   + ', '.join(traced))
     out += ['- raw data: [raw/](raw/) holds every RESULT, TRACE and TLBMODEL line of each '
             'boot and its kernel command line; [csv/](csv/) the tables as numbers', '']
     return out
