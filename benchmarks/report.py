@@ -852,7 +852,10 @@ def provenance(rows, command, paths):
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
     commit = run_out(['git', '-C', root, 'rev-parse', '--short=12', 'HEAD']) or '?'
-    dirty = run_out(['git', '-C', root, 'status', '--porcelain', '--untracked-files=no'])
+    # Code changes only: the report's own outputs do not count.
+    dirty = run_out(['git', '-C', root, 'status', '--porcelain', '--untracked-files=no', '--',
+                     '.', ':!benchmarks/RESULTS.md', ':!benchmarks/csv', ':!benchmarks/plots',
+                     ':!benchmarks/raw'])
     cpu = '?'
     try:
         with open('/proc/cpuinfo') as f:
