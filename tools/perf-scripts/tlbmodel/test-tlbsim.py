@@ -253,6 +253,45 @@ def run(tmp, out):
         ok &= int(res[0]['walks']) >= int(res[1]['walks']) and res[1]['walks'] == '4'
     check('every shipped core: 4K layout walks >= 2M layout walks; 2M: 4 cold walks', ok, detail)
 
+    # 12b. The plugin's recording logic, without QEMU (test-dmtrace.c
+    #      includes dmtrace.c with stand-ins for QEMU's functions): markers
+    #      name the segments, repeats fold, classes, a file per vCPU, the
+    #      counts, nothing outside a segment.
+    exe = os.path.join(tmp, 'test-dmtrace')
+    r = subprocess.run(['cc', '-O1', '-Wall', '-Wextra', '-o', exe,
+                        os.path.join(HERE, 'test-dmtrace.c')], capture_output=True, text=True)
+    if r.returncode == 0:
+        r = subprocess.run([exe, os.path.join(tmp, 'dm')], capture_output=True, text=True)
+
+    def recs(name):
+        try:
+            with open(os.path.join(tmp, name), 'rb') as f:
+                d = f.read()
+            return list(struct.unpack('<%dQ' % (len(d) // 8), d))
+        except OSError:
+            return None
+
+    def txt(name):
+        try:
+            with open(os.path.join(tmp, name)) as f:
+                return dict(l.split() for l in f)
+        except OSError:
+            return {}
+    want = [1 << 2, 0x200 << 2, (0x7f0000001 << 2) | 1, (0xffffffff81000 << 2) | 2,
+            (0xffffea0000040 << 2) | 2, (0xffffc90000002 << 2) | 1]
+    t3 = txt('dm.3.0.txt')
+    check('plugin: segment 3 named by the marker, repeats folded, classes, counts',
+          r.returncode == 0 and recs('dm.3.0.bin') == want and t3.get('accesses') == '8'
+          and t3.get('dm_accesses') == '4' and t3.get('records') == '6'
+          and t3.get('stores') == '3', (r.stdout, r.stderr, recs('dm.3.0.bin'), t3))
+    check('plugin: a file per vCPU; nothing outside a segment; a marker at byte 0 starts '
+          'the next; a segment open at exit is closed',
+          recs('dm.3.1.bin') == [3 << 2] and recs('dm.4.0.bin') == [9 << 2]
+          and txt('dm.4.0.txt').get('accesses') == '1'
+          and not os.path.exists(os.path.join(tmp, 'dm.1.0.bin'))
+          and not os.path.exists(os.path.join(tmp, 'dm.4.1.bin')),
+          sorted(f for f in os.listdir(tmp) if f.startswith('dm.')))
+
     # 13. QEMU loads the plugin (it would refuse a wrong API version or a
     #     missing symbol at once); it is killed after 3 s of running.
     qemu = shutil.which('qemu-system-x86_64')
