@@ -123,12 +123,6 @@ def stats(values):
     return len(vals), med, (half / abs(med) * 100 if half is not None and med else None)
 
 
-def median_spread(values):
-    """(median, 95% CI half-width in % of it); kept for the older callers."""
-    _, med, ci = stats(values)
-    return med, ci
-
-
 def ci_text(ci):
     return '' if ci is None else ' ±%d%%' % round(ci)
 
@@ -422,23 +416,34 @@ def t_kwork(rows, memory):
     return Table('kwork-' + memory, title, ['workload', *modes], body, note)
 
 
+def tlb_pairs(rows, key, **want):
+    """{segment: (own layout's figure, boot layout's)} of the TLBMODEL rows
+    matching @want, for the segments that have both."""
+    def fig(layout):
+        return {r['seg']: num(r.get(key)) for r in rows if r.get('layout') == layout
+                and all(r.get(k) == v for k, v in want.items())}
+    own, boot = fig('own'), fig('boot')
+    return {k: (own[k], boot[k]) for k in own
+            if k in boot and own[k] is not None and boot[k] is not None}
+
+
+def tlb_rel(pairs):
+    """The excess in % of the boot figure, for the pairs whose boot figure is not 0."""
+    return [100.0 * (o - b) / b for o, b in pairs.values() if b]
+
+
 def tlb_excess(rows, mode, work, phase, core, key):
     """Per trace segment, the own layout's figure and the boot layout's
     (the same trace); returns n, the medians, the median difference, the
     95% CI of the mean difference (paired), and the median excess in %
     over the segments whose boot figure is not 0 (None if none)."""
-    def fig(layout):
-        return {r['seg']: num(r.get(key)) for r in rows if r.get('layout') == layout
-                and r.get('mode') == mode and r.get('work') == work
-                and r.get('phase') == phase and r.get('core') == core}
-    own, boot = fig('own'), fig('boot')
-    segs = [k for k in own if k in boot and own[k] is not None and boot[k] is not None]
-    if not segs:
+    pairs = tlb_pairs(rows, key, mode=mode, work=work, phase=phase, core=core)
+    if not pairs:
         return None
-    d = [own[k] - boot[k] for k in segs]
-    rel = [100.0 * (own[k] - boot[k]) / boot[k] for k in segs if boot[k]]
-    return (len(segs), statistics.median([own[k] for k in segs]),
-            statistics.median([boot[k] for k in segs]), statistics.median(d), ci95(d),
+    d = [o - b for o, b in pairs.values()]
+    rel = tlb_rel(pairs)
+    return (len(pairs), statistics.median([o for o, _ in pairs.values()]),
+            statistics.median([b for _, b in pairs.values()]), statistics.median(d), ci95(d),
             statistics.median(rel) if rel else None)
 
 
@@ -715,21 +720,13 @@ def t_targets(rows):
         for core in cores:
             for key, state in (('warm_walks_pka', 'steady state'), ('walks_pka', 'empty TLBs')):
                 for m in ('pool', 'stock'):
-                    rel = []
                     worst = None
                     for w in ('msg', 'sock', 'meta', 'tcp'):
                         for ph in ('held', 'after'):
                             e = tlb_excess(trows, m, w, ph, core, key)
                             if e and e[5] is not None:
                                 worst = e[5] if worst is None else max(worst, e[5])
-                    own = {(r['seg']): num(r.get(key)) for r in trows
-                           if r.get('mode') == m and r.get('core') == core
-                           and r.get('layout') == 'own'}
-                    boot = {(r['seg']): num(r.get(key)) for r in trows
-                            if r.get('mode') == m and r.get('core') == core
-                            and r.get('layout') == 'boot'}
-                    rel = [100.0 * (own[k] - boot[k]) / boot[k] for k in own
-                           if k in boot and boot[k]]
+                    rel = tlb_rel(tlb_pairs(trows, key, mode=m, core=core))
                     if not rel:
                         continue
                     half = ci95(rel)

@@ -904,15 +904,31 @@ static void kwork_reap(pid_t except)
 	}
 }
 
-/* Sum the counts the children write to @fd until all have closed it. */
-static long kwork_collect(int fd)
+/*
+ * In the parent, once every child exists: start them all (close "go"),
+ * then sum the counts they write to the report pipe until all have closed
+ * it.  @elapsed: from the start to the last report.
+ */
+static long kwork_go_collect(int report[2], int go[2], double *elapsed)
 {
 	long total = 0, n;
+	double t0;
 
-	while (read(fd, &n, sizeof(n)) == sizeof(n))
+	close(report[1]);
+	close(go[0]);
+	t0 = now();
+	close(go[1]);
+	while (read(report[0], &n, sizeof(n)) == sizeof(n))
 		total += n;
-	close(fd);
+	close(report[0]);
+	*elapsed = now() - t0;
 	return total;
+}
+
+/* In a child: report its count and exit. */
+static void __attribute__((noreturn)) kwork_report_exit(int fd, long count)
+{
+	_exit(write_all(fd, (char *)&count, sizeof(count)) ? 1 : 0);
 }
 
 static void kwork_timer(double secs)
@@ -940,7 +956,6 @@ static long kwork_messaging(int sock, int groups, int fan, double secs,
 	int ng = groups * fan, g, i, r, report[2], go[2];
 	int (*ch)[2] = calloc(ng, sizeof(*ch));
 	long total;
-	double t0;
 
 	if (!ch || pipe(report) || pipe(go))
 		die("kwork setup");
@@ -992,9 +1007,7 @@ static long kwork_messaging(int sock, int groups, int fan, double secs,
 						sent++;
 					}
 				}
-				if (write_all(report[1], (char *)&sent, sizeof(sent)))
-					_exit(1);
-				_exit(0);
+				kwork_report_exit(report[1], sent);
 			}
 		}
 	}
@@ -1002,12 +1015,7 @@ static long kwork_messaging(int sock, int groups, int fan, double secs,
 		close(ch[i][0]);
 		close(ch[i][1]);
 	}
-	close(report[1]);
-	close(go[0]);
-	t0 = now();
-	close(go[1]);
-	total = kwork_collect(report[0]);
-	*elapsed = now() - t0;
+	total = kwork_go_collect(report, go, elapsed);
 	kwork_reap(0);
 	free(ch);
 	return total;
@@ -1080,7 +1088,6 @@ static long kwork_tcp(int fan, double secs, double *elapsed)
 	int ls, i, report[2], go[2], one = 1;
 	long total;
 	pid_t server;
-	double t0;
 
 	loopback_up();
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -1144,17 +1151,10 @@ static long kwork_tcp(int fan, double secs, double *elapsed)
 				close(c);
 				ops++;		/* the connection itself */
 			}
-			if (write_all(report[1], (char *)&ops, sizeof(ops)))
-				_exit(1);
-			_exit(0);
+			kwork_report_exit(report[1], ops);
 		}
 	}
-	close(report[1]);
-	close(go[0]);
-	t0 = now();
-	close(go[1]);
-	total = kwork_collect(report[0]);
-	*elapsed = now() - t0;
+	total = kwork_go_collect(report, go, elapsed);
 	kill(server, SIGKILL);
 	kwork_reap(server);
 	return total;
