@@ -612,12 +612,22 @@ static struct page *sp_node_take_one(struct secretpool *pool,
  * found split, and growing looks there first: 2M blocks that look free
  * (read without the zone lock, as a hint), at most SP_PACK_TRIES of them
  * taken with alloc_contig_range(), which checks again, drains the
- * allocator's per-CPU lists and moves movable pages out of the way.  Only
- * when that gives nothing does the page allocator choose, and a new 1G
- * entry may be split.
+ * allocator's per-CPU lists and moves movable pages out of the way.
+ *
+ * When none of those ranges has a free block (the node's first growth,
+ * or the ranges are full), the node's memory is looked over once, 1G
+ * range by 1G range, counting the 2M blocks free in the buddy allocator:
+ * a range the direct map does not cover with a 1G page (the boot mapped
+ * it with 2M pages around a hole or the kernel image, or something split
+ * it) is taken first, as nothing is split there; otherwise the 1G range
+ * with the most free blocks, the one the kernel uses least, so that the
+ * 1G entry the pool splits is the one whose TLB reach matters least.  The
+ * page allocator would hand out the lowest free block instead, which is
+ * where the node's early kernel allocations, and their hot data, are.
+ * Only when that gives nothing does the page allocator choose.
  */
 
-/* Most blocks one growth tries to take from the split ranges. */
+/* Most blocks one growth tries to take with alloc_contig_range(). */
 #define SP_PACK_TRIES	4
 
 /* Remember that the 1G range of @pfn is split.  grow_lock held. */
@@ -638,15 +648,10 @@ static void sp_node_note_split(struct sp_nodepool *n, unsigned long pfn)
 	n->split[n->nr_split++] = range;
 }
 
-/*
- * Whether the 2M block at @pfn looks free: inside a free buddy block, or
- * every page of it free (refcount 0: in the buddy allocator or one of its
- * per-CPU lists, where the pages of a region just given back wait).
- */
-static bool sp_block_looks_free(unsigned long pfn)
+/* Whether the 2M block at @pfn is inside one free buddy block. */
+static bool sp_block_in_buddy(unsigned long pfn)
 {
-	struct page *page = pfn_to_online_page(pfn);
-	unsigned int order, i;
+	unsigned int order;
 
 	for (order = SP_REGION_ORDER; order < MAX_ORDER; order++) {
 		unsigned long head = pfn & ~((1UL << order) - 1);
@@ -655,6 +660,21 @@ static bool sp_block_looks_free(unsigned long pfn)
 		if (hp && PageBuddy(hp) && buddy_order_unsafe(hp) >= order)
 			return true;
 	}
+	return false;
+}
+
+/*
+ * Whether the 2M block at @pfn looks free: inside a free buddy block, or
+ * every page of it free (refcount 0: in the buddy allocator or one of its
+ * per-CPU lists, where the pages of a region just given back wait).
+ */
+static bool sp_block_looks_free(unsigned long pfn)
+{
+	struct page *page = pfn_to_online_page(pfn);
+	unsigned int i;
+
+	if (sp_block_in_buddy(pfn))
+		return true;
 	if (!page || page_count(page))
 		return false;
 	for (i = 1; i < SP_REGION_PAGES; i++)
@@ -664,51 +684,144 @@ static bool sp_block_looks_free(unsigned long pfn)
 }
 
 /*
- * A zeroed 2M block of node @n, split into order-0 pages, from a 1G range
- * the node split before; NULL if none has one free, ERR_PTR(-ENOMEM) if
- * fault injection failed it.  grow_lock held.
+ * Whether the 2M block at @pfn may become a region of node @n: online
+ * memory of the node, all of it in one zone the pool's allocations may use
+ * (not ZONE_MOVABLE, whose memory must stay movable, nor ZONE_DMA), and
+ * no other kernel mapping covers it.
  */
-static struct page *sp_node_take_packed(struct sp_nodepool *n)
+static bool sp_block_usable(struct sp_nodepool *n, unsigned long pfn)
+{
+	struct page *page = pfn_to_online_page(pfn);
+	struct zone *zone;
+
+	if (!page || page_to_nid(page) != n->nid)
+		return false;
+	zone = page_zone(page);
+	if (zone_idx(zone) > gfp_zone(SP_REGION_GFP) ||
+	    !zone_spans_pfn(zone, pfn + SP_REGION_PAGES - 1))
+		return false;
+#ifdef CONFIG_ZONE_DMA
+	if (zone_idx(zone) == ZONE_DMA)
+		return false;
+#endif
+	return !secretmem_page_aliased(page, SP_REGION_PAGES);
+}
+
+/*
+ * A zeroed 2M block of node @n, split into order-0 pages, from the 1G
+ * range @range (pfn >> SP_BLOCK_ORDER); NULL if none could be had within
+ * *@tries (counted up) of SP_PACK_TRIES, ERR_PTR(-ENOMEM) if fault
+ * injection failed it.  grow_lock held.
+ */
+static struct page *sp_range_take(struct sp_nodepool *n, unsigned long range,
+				  unsigned int *tries)
 {
 #ifdef CONFIG_CONTIG_ALLOC
-	unsigned int i, j, k, tries = 0;
+	unsigned long base = range << SP_BLOCK_ORDER;
+	unsigned int j, k;
 
 	lockdep_assert_held(&n->grow_lock);
-	for (i = n->nr_split; i-- > 0;) {
-		unsigned long base = n->split[i] << SP_BLOCK_ORDER;
+	for (j = 0; j < SP_BLOCK_REGIONS; j++) {
+		unsigned long pfn = base + j * SP_REGION_PAGES;
+		struct page *page;
 
-		for (j = 0; j < SP_BLOCK_REGIONS; j++) {
-			unsigned long pfn = base + j * SP_REGION_PAGES;
-			struct page *page = pfn_to_online_page(pfn);
-
-			if (!page || page_to_nid(page) != n->nid ||
-			    !zone_spans_pfn(page_zone(page),
-					    pfn + SP_REGION_PAGES - 1) ||
-			    secretmem_page_aliased(page, SP_REGION_PAGES) ||
-			    !sp_block_looks_free(pfn))
-				continue;
-			if (tries++ == SP_PACK_TRIES)
-				return NULL;
-			/*
-			 * An order-9 allocation as any other: page-allocation
-			 * fault injection (fail_page_alloc) reaches it, once,
-			 * as it would the buddy path instead.
-			 */
-			if (should_fail_alloc_page(SP_REGION_GFP, SP_REGION_ORDER))
-				return ERR_PTR(-ENOMEM);
-			if (alloc_contig_range(pfn, pfn + SP_REGION_PAGES,
-					       MIGRATE_MOVABLE,
-					       GFP_KERNEL | __GFP_NOWARN))
-				continue;
-			/* Unmovable from now on, as the buddy path marks it. */
-			set_pageblock_migratetype(page, MIGRATE_UNMOVABLE);
-			for (k = 0; k < SP_REGION_PAGES; k++)
-				clear_highpage(page + k);
-			return page;
-		}
+		if (!sp_block_usable(n, pfn) || !sp_block_looks_free(pfn))
+			continue;
+		if ((*tries)++ >= SP_PACK_TRIES)
+			return NULL;
+		/*
+		 * An order-9 allocation as any other: page-allocation fault
+		 * injection (fail_page_alloc) reaches it, once, as it would
+		 * the buddy path instead.
+		 */
+		if (should_fail_alloc_page(SP_REGION_GFP, SP_REGION_ORDER))
+			return ERR_PTR(-ENOMEM);
+		if (alloc_contig_range(pfn, pfn + SP_REGION_PAGES,
+				       MIGRATE_MOVABLE, GFP_KERNEL | __GFP_NOWARN))
+			continue;
+		page = pfn_to_page(pfn);
+		/* Unmovable from now on, as the buddy path marks it. */
+		set_pageblock_migratetype(page, MIGRATE_UNMOVABLE);
+		for (k = 0; k < SP_REGION_PAGES; k++)
+			clear_highpage(page + k);
+		return page;
 	}
 #endif
 	return NULL;
+}
+
+/*
+ * The 1G range of node @n to take a block from when the remembered split
+ * ones have none (see above), in *@range, and whether the direct map
+ * covers it with a 1G page (which taking a block splits) in *@whole.
+ * False if no range of the node has a free, usable 2M block.  Looks at
+ * each 2M block of the node once, without locks (a hint, as
+ * sp_block_looks_free()).  May sleep.  grow_lock held.
+ */
+static bool sp_node_pick_range(struct sp_nodepool *n, unsigned long *range,
+			       bool *whole)
+{
+	unsigned long start = node_start_pfn(n->nid);
+	unsigned long end = node_end_pfn(n->nid);
+	unsigned long base, pfn, best_free = 0;
+	bool found = false;
+
+	lockdep_assert_held(&n->grow_lock);
+	for (base = ALIGN_DOWN(start, SP_BLOCK_PAGES); base < end;
+	     base += SP_BLOCK_PAGES) {
+		unsigned long nr_free = 0;
+		bool is_whole = false;
+
+		for (pfn = max(base, ALIGN(start, SP_REGION_PAGES));
+		     pfn + SP_REGION_PAGES <= min(base + SP_BLOCK_PAGES, end);
+		     pfn += SP_REGION_PAGES) {
+			if (!sp_block_in_buddy(pfn) || !sp_block_usable(n, pfn))
+				continue;
+			if (!nr_free++)
+				is_whole = secretmem_direct_map_level(pfn_to_page(pfn)) ==
+					   SP_LEVEL_1G;
+		}
+		cond_resched();
+		if (!nr_free)
+			continue;
+		/* Split ranges first, then the one with the most free blocks. */
+		if (!found || (*whole && !is_whole) ||
+		    (*whole == is_whole && nr_free > best_free)) {
+			found = true;
+			*range = base >> SP_BLOCK_ORDER;
+			*whole = is_whole;
+			best_free = nr_free;
+		}
+	}
+	return found;
+}
+
+/*
+ * A zeroed 2M block of node @n, split into order-0 pages, taken where the
+ * direct map is split already or, failing that, where a split costs least
+ * (see above); *@packed says whether it came from a range that was split
+ * already.  NULL if the page allocator should choose, ERR_PTR(-ENOMEM) if
+ * fault injection failed it.  grow_lock held.
+ */
+static struct page *sp_node_take_placed(struct sp_nodepool *n, bool *packed)
+{
+	unsigned int i, tries = 0;
+	unsigned long range;
+	struct page *page;
+	bool whole;
+
+	lockdep_assert_held(&n->grow_lock);
+	*packed = true;
+	for (i = n->nr_split; i-- > 0 && tries < SP_PACK_TRIES;) {
+		page = sp_range_take(n, n->split[i], &tries);
+		if (page)
+			return page;
+	}
+	if (!sp_node_pick_range(n, &range, &whole))
+		return NULL;
+	*packed = !whole;
+	tries = 0;
+	return sp_range_take(n, range, &tries);
 }
 
 /*
@@ -761,7 +874,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 {
 	struct sp_nodepool *n = pool->nodes[nid];
 	unsigned int max = READ_ONCE(pool->params->max_regions);
-	bool packed = false;
+	bool placed = false, packed = false, placed_packed;
 	unsigned long addr;
 	struct sp_region *r;
 	struct page *page;
@@ -797,13 +910,15 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 		err = -ENOMEM;
 		goto out;
 	}
-	page = sp_node_take_packed(n);
-	if (IS_ERR(page))
+	page = sp_node_take_placed(n, &placed_packed);
+	if (IS_ERR(page)) {
 		page = NULL;
-	else if (page)
-		packed = true;
-	else
+	} else if (page) {
+		placed = true;
+		packed = placed_packed;
+	} else {
 		page = sp_alloc_block(nid);
+	}
 	if (!page) {
 		atomic_long_inc(&n->grow_failed);
 		kfree(r);
@@ -821,7 +936,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	 * 512 independent order-0 pages, each with refcount 1: the region's
 	 * (alloc_contig_range() hands them out so already).
 	 */
-	if (!packed)
+	if (!placed)
 		split_page(page, SP_REGION_ORDER);
 
 	err = set_direct_map_valid_noflush(page, SP_REGION_PAGES, false);

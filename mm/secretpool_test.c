@@ -988,7 +988,7 @@ static void sp_test_packed(struct kunit *test)
 	struct secretpool_stats st;
 	struct sp_region *r;
 	struct page *page;
-	unsigned long range;
+	unsigned long range, first;
 
 	if (!IS_ENABLED(CONFIG_CONTIG_ALLOC))
 		kunit_skip(test, "packing needs CONFIG_CONTIG_ALLOC");
@@ -997,8 +997,10 @@ static void sp_test_packed(struct kunit *test)
 	r = sp_pool_region_of(t->pool, page);
 	KUNIT_ASSERT_NOT_NULL(test, r);
 	range = r->pfn >> SP_BLOCK_ORDER;
+	/* The first counts as packed if its range was split already. */
+	first = r->level_before != SP_LEVEL_1G;
 	st = sp_test_stats(test, nid);
-	KUNIT_EXPECT_EQ(test, st.packed, 0UL);
+	KUNIT_EXPECT_EQ(test, st.packed, first);
 
 	sp_test_free_all(test);
 	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
@@ -1014,11 +1016,165 @@ static void sp_test_packed(struct kunit *test)
 	KUNIT_EXPECT_LT(test, (int)r->level, SP_LEVEL_1G);
 	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
 	st = sp_test_stats(test, nid);
-	KUNIT_EXPECT_EQ(test, st.packed, 1UL);
+	KUNIT_EXPECT_EQ(test, st.packed, first + 1);
 	KUNIT_EXPECT_EQ(test, st.grown, 2UL);
 	sp_test_free_all(test);
 	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
 			SP_REGION_PAGES);
+}
+
+/* What a node's 1G ranges hold, counted by the test on its own. */
+#define SP_TEST_RANGES	64
+
+struct sp_test_census {
+	unsigned long base;			/* first pfn of range 0 */
+	unsigned int nr;			/* ranges counted */
+	unsigned int free[SP_TEST_RANGES];	/* free usable 2M blocks */
+	bool whole[SP_TEST_RANGES];		/* under one 1G page */
+};
+
+/* A free 2M block at @pfn of node @nid that the pool may take. */
+static bool sp_test_block_free(int nid, unsigned long pfn)
+{
+	struct page *page = pfn_to_online_page(pfn);
+	unsigned int order;
+
+	if (!page || page_to_nid(page) != nid ||
+	    zone_idx(page_zone(page)) > ZONE_NORMAL ||
+	    !zone_spans_pfn(page_zone(page), pfn + SP_REGION_PAGES - 1) ||
+	    secretmem_page_aliased(page, SP_REGION_PAGES))
+		return false;
+#ifdef CONFIG_ZONE_DMA
+	if (zone_idx(page_zone(page)) == ZONE_DMA)
+		return false;
+#endif
+	for (order = SP_REGION_ORDER; order < MAX_ORDER; order++) {
+		struct page *head = pfn_to_online_page(pfn & ~((1UL << order) - 1));
+
+		if (head && PageBuddy(head) && buddy_order_unsafe(head) >= order)
+			return true;
+	}
+	return false;
+}
+
+/* Count node @nid's free blocks per 1G range; the range with the most. */
+static unsigned int sp_test_count_ranges(int nid, struct sp_test_census *c)
+{
+	unsigned long start = node_start_pfn(nid), end = node_end_pfn(nid);
+	unsigned int i, best = 0;
+	unsigned long pfn;
+
+	memset(c, 0, sizeof(*c));
+	c->base = ALIGN_DOWN(start, SP_BLOCK_PAGES);
+	for (pfn = ALIGN(start, SP_REGION_PAGES); pfn + SP_REGION_PAGES <= end;
+	     pfn += SP_REGION_PAGES) {
+		i = (pfn - c->base) >> SP_BLOCK_ORDER;
+		if (i >= SP_TEST_RANGES)
+			break;
+		c->nr = i + 1;
+		if (!sp_test_block_free(nid, pfn))
+			continue;
+		if (!c->free[i]++)
+			c->whole[i] = secretmem_direct_map_level(pfn_to_page(pfn)) ==
+				      SP_LEVEL_1G;
+	}
+	for (i = 0; i < c->nr; i++)
+		if (c->free[i] > c->free[best])
+			best = i;
+	return best;
+}
+
+/*
+ * Hold 2M blocks of node @nid from the page allocator (at most @max, in
+ * @held) until the 1G range it hands them out from has clearly fewer free
+ * blocks than another one.  Returns how many are held.
+ */
+static unsigned int sp_test_skew_ranges(int nid, struct sp_test_census *c,
+					struct page **held, unsigned int max)
+{
+	unsigned int nr = 0, from, best;
+	struct page *page;
+
+	while (nr < max) {
+		page = alloc_pages_node(nid, GFP_KERNEL | __GFP_THISNODE |
+					__GFP_NORETRY | __GFP_NOWARN,
+					SP_REGION_ORDER);
+		if (!page)
+			break;
+		held[nr++] = page;
+		from = (page_to_pfn(page) - c->base) >> SP_BLOCK_ORDER;
+		best = sp_test_count_ranges(nid, c);
+		if (best != from && c->free[best] >= c->free[from] + 32)
+			break;
+	}
+	return nr;
+}
+
+/*
+ * Where a node's first region goes: into a range the direct map already
+ * maps without a 1G page, when one has a free 2M block (nothing is split);
+ * otherwise into the 1G range with the most free blocks, whose TLB entry
+ * the kernel needs least.  On a node whose free memory is all under 1G
+ * pages, in two ranges or more, the test first holds 2M blocks from the
+ * page allocator until the range it hands them out from has fewer free
+ * blocks than another, so that the page allocator's own choice is the
+ * wrong one.
+ */
+static void sp_test_placement(struct kunit *test)
+{
+	unsigned int checked = 0, max = SP_BLOCK_REGIONS / 2;
+	struct sp_test_census *c;
+	struct page **held;
+	int nid;
+
+	if (!IS_ENABLED(CONFIG_X86) || !IS_ENABLED(CONFIG_CONTIG_ALLOC))
+		kunit_skip(test, "needs x86 direct-map levels and CONFIG_CONTIG_ALLOC");
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	held = kunit_kcalloc(test, max, sizeof(*held), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_NOT_NULL(test, held);
+
+	for_each_node_state(nid, N_MEMORY) {
+		struct sp_test *t = sp_test_pool(test, 0, 0);
+		unsigned int i, best, got, nr_held = 0, ranges = 0;
+		bool any_split = false;
+		struct sp_region *r;
+		struct page *page;
+
+		sp_test_count_ranges(nid, c);
+		for (i = 0; i < c->nr; i++) {
+			ranges += !!c->free[i];
+			any_split |= c->free[i] && !c->whole[i];
+		}
+		if (!any_split && ranges >= 2)
+			nr_held = sp_test_skew_ranges(nid, c, held, max);
+		best = sp_test_count_ranges(nid, c);
+
+		page = sp_test_alloc(test, nid, GFP_KERNEL);
+		r = page ? sp_pool_region_of(t->pool, page) : NULL;
+		KUNIT_EXPECT_NOT_NULL(test, r);
+		if (r) {
+			got = (r->pfn - c->base) >> SP_BLOCK_ORDER;
+			kunit_info(test, "node %d: region in 1G range %u (%u free 2M blocks, %s), most free: range %u (%u), %u blocks held\n",
+				   nid, got, got < c->nr ? c->free[got] : 0,
+				   r->level_before == SP_LEVEL_1G ? "under a 1G page" : "split",
+				   best, c->free[best], nr_held);
+			if (any_split)
+				KUNIT_EXPECT_NE(test, (int)r->level_before, SP_LEVEL_1G);
+			/* Counted a moment apart: a few blocks may have moved. */
+			else
+				KUNIT_EXPECT_GE(test, got < c->nr ? c->free[got] + 8 : 0,
+						c->free[best]);
+			checked++;
+		}
+		sp_test_free_all(test);
+		sp_pool_shrink(t->pool, nid, ULONG_MAX, 0);
+		sp_pool_destroy(t->pool);
+		t->pool = NULL;
+		while (nr_held)
+			__free_pages(held[--nr_held], SP_REGION_ORDER);
+	}
+	KUNIT_EXPECT_GT(test, checked, 0U);
 }
 
 /* A reservation string, and what it should parse into on 4 nodes. */
@@ -1229,6 +1385,7 @@ static struct kunit_case secretpool_test_cases[] = {
 	KUNIT_CASE(sp_test_two_nodes),
 	KUNIT_CASE(sp_test_nodemask),
 	KUNIT_CASE(sp_test_packed),
+	KUNIT_CASE(sp_test_placement),
 	KUNIT_CASE(sp_test_reserve_parse),
 	KUNIT_CASE(sp_test_block),
 	{}
