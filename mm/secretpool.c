@@ -256,6 +256,15 @@
 #define SP_RECYCLE_DELAY_MAX	(HZ / 4)
 /* ... and from this delay on, the LRU batches of every CPU are drained. */
 #define SP_RECYCLE_DRAIN_AT	4
+/*
+ * Free pages above the high watermark go back this long after the node
+ * last grew, not before: a workload that frees and faults in turns (close
+ * one file, fault the next) finds its pages pending for a moment, grows a
+ * region, and would otherwise give one back each time its pages are
+ * recycled, paying a 2M zeroing and two TLB flushes of every CPU per
+ * round.  The shrinker (memory pressure) does not wait.
+ */
+#define SP_SHRINK_HOLD		HZ
 
 /* ---------------------------------------------------------------------
  * Tunables of the default pool
@@ -976,6 +985,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	n->nr_free += SP_REGION_PAGES;
 	spin_unlock(&n->lock);
 
+	WRITE_ONCE(n->last_grow, jiffies);
 	atomic_long_inc(&n->grown);
 	sp_count(pool, SECRETPOOL_REGION_GROW, 1);
 	if (packed)
@@ -2300,7 +2310,7 @@ static void sp_node_work(struct work_struct *work)
 	unsigned int high = READ_ONCE(p->high_watermark);
 	unsigned int max = READ_ONCE(p->max_regions);
 	bool enabled = pool != sp_default || READ_ONCE(sp_enabled);
-	unsigned long done;
+	unsigned long done, hold = 0;
 	unsigned int delay;
 
 	done = sp_node_recycle_all(pool, n->nid);
@@ -2318,9 +2328,12 @@ static void sp_node_work(struct work_struct *work)
 	} else {
 		/* One reading each: the counts move meanwhile. */
 		unsigned long free = READ_ONCE(n->nr_free);
+		unsigned long until = READ_ONCE(n->last_grow) + SP_SHRINK_HOLD;
 		unsigned long grown;
 
-		if (free > high)
+		if (free > high && time_before(jiffies, until))
+			hold = until - jiffies;	/* look again then */
+		else if (free > high)
 			sp_pool_shrink(pool, n->nid, free - high, low);
 		/* max_regions may have been lowered. */
 		grown = sp_node_grown_regions(n);
@@ -2331,6 +2344,8 @@ static void sp_node_work(struct work_struct *work)
 
 	if (!READ_ONCE(n->nr_pending)) {
 		WRITE_ONCE(n->recycle_delay, SP_RECYCLE_DELAY);
+		if (hold)
+			queue_delayed_work(system_unbound_wq, &n->work, hold);
 		return;
 	}
 	/* Some pages are still held elsewhere: look again later. */
@@ -2342,7 +2357,8 @@ static void sp_node_work(struct work_struct *work)
 	if (delay >= SP_RECYCLE_DRAIN_AT)
 		lru_add_drain_all();
 	WRITE_ONCE(n->recycle_delay, delay);
-	queue_delayed_work(system_unbound_wq, &n->work, delay);
+	queue_delayed_work(system_unbound_wq, &n->work,
+			   hold ? min_t(unsigned long, hold, delay) : delay);
 }
 
 static unsigned long sp_shrink_count(struct shrinker *s,
@@ -2665,6 +2681,7 @@ struct secretpool *sp_pool_create(const char *name,
 		mutex_init(&n->grow_lock);
 		INIT_DELAYED_WORK(&n->work, sp_node_work);
 		n->recycle_delay = SP_RECYCLE_DELAY;
+		n->last_grow = jiffies - SP_SHRINK_HOLD;
 		pool->nodes[nid] = n;
 	}
 
