@@ -2310,7 +2310,7 @@ static void sp_node_work(struct work_struct *work)
 	unsigned int high = READ_ONCE(p->high_watermark);
 	unsigned int max = READ_ONCE(p->max_regions);
 	bool enabled = pool != sp_default || READ_ONCE(sp_enabled);
-	unsigned long done, hold = 0;
+	unsigned long done;
 	unsigned int delay;
 
 	done = sp_node_recycle_all(pool, n->nid);
@@ -2332,7 +2332,8 @@ static void sp_node_work(struct work_struct *work)
 		unsigned long grown;
 
 		if (free > high && time_before(jiffies, until))
-			hold = until - jiffies;	/* look again then */
+			queue_delayed_work(system_unbound_wq, &n->shrink_work,
+					   until - jiffies);
 		else if (free > high)
 			sp_pool_shrink(pool, n->nid, free - high, low);
 		/* max_regions may have been lowered. */
@@ -2344,8 +2345,6 @@ static void sp_node_work(struct work_struct *work)
 
 	if (!READ_ONCE(n->nr_pending)) {
 		WRITE_ONCE(n->recycle_delay, SP_RECYCLE_DELAY);
-		if (hold)
-			queue_delayed_work(system_unbound_wq, &n->work, hold);
 		return;
 	}
 	/* Some pages are still held elsewhere: look again later. */
@@ -2357,8 +2356,34 @@ static void sp_node_work(struct work_struct *work)
 	if (delay >= SP_RECYCLE_DRAIN_AT)
 		lru_add_drain_all();
 	WRITE_ONCE(n->recycle_delay, delay);
-	queue_delayed_work(system_unbound_wq, &n->work,
-			   hold ? min_t(unsigned long, hold, delay) : delay);
+	queue_delayed_work(system_unbound_wq, &n->work, delay);
+}
+
+/*
+ * A node's deferred giving back (see SP_SHRINK_HOLD): what is above the
+ * high watermark once the node has not grown for SP_SHRINK_HOLD.  It grows
+ * nothing, so a pool emptied meanwhile (the shrinker, debugfs, switched
+ * off) stays empty.
+ */
+static void sp_node_shrink_work(struct work_struct *work)
+{
+	struct sp_nodepool *n = container_of(to_delayed_work(work),
+					     struct sp_nodepool, shrink_work);
+	struct secretpool *pool = n->pool;
+	unsigned int low = READ_ONCE(pool->params->low_watermark);
+	unsigned int high = READ_ONCE(pool->params->high_watermark);
+	unsigned long until = READ_ONCE(n->last_grow) + SP_SHRINK_HOLD;
+	unsigned long free = READ_ONCE(n->nr_free);
+
+	if (READ_ONCE(pool->frozen) || free <= high)
+		return;
+	if (time_before(jiffies, until)) {
+		/* It grew again meanwhile. */
+		queue_delayed_work(system_unbound_wq, &n->shrink_work,
+				   until - jiffies);
+		return;
+	}
+	sp_pool_shrink(pool, n->nid, free - high, low);
 }
 
 static unsigned long sp_shrink_count(struct shrinker *s,
@@ -2680,6 +2705,7 @@ struct secretpool *sp_pool_create(const char *name,
 		INIT_LIST_HEAD(&n->blocks);
 		mutex_init(&n->grow_lock);
 		INIT_DELAYED_WORK(&n->work, sp_node_work);
+		INIT_DELAYED_WORK(&n->shrink_work, sp_node_shrink_work);
 		n->recycle_delay = SP_RECYCLE_DELAY;
 		n->last_grow = jiffies - SP_SHRINK_HOLD;
 		pool->nodes[nid] = n;
@@ -2742,8 +2768,10 @@ void sp_pool_destroy(struct secretpool *pool)
 
 	if (pool->nodes) {
 		for_each_node(nid)
-			if (pool->nodes[nid])
+			if (pool->nodes[nid]) {
 				cancel_delayed_work_sync(&pool->nodes[nid]->work);
+				cancel_delayed_work_sync(&pool->nodes[nid]->shrink_work);
+			}
 	}
 
 	if (pool->pcp && pool->nodes) {

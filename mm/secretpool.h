@@ -270,8 +270,9 @@ struct sp_block {
  *	found split, oldest first, under @grow_lock
  * @nr_split: entries of @split
  * @work: background recycling, growing and shrinking
- * @last_grow: jiffies when the node last grew; the worker gives back
- *	regions above the high watermark only SP_SHRINK_HOLD after that
+ * @shrink_work: gives back regions above the high watermark once the
+ *	node has not grown for SP_SHRINK_HOLD
+ * @last_grow: jiffies when the node last grew
  * @recycle_delay: how long the worker waits before looking at pending
  *	pages that were not ready, in jiffies; doubles while none is
  * @grown: see struct secretpool_stats, as are the counters below
@@ -305,6 +306,7 @@ struct sp_nodepool {
 	unsigned long split[SP_SPLIT_RANGES];
 	unsigned int nr_split;
 	struct delayed_work work;
+	struct delayed_work shrink_work;
 	unsigned long last_grow;
 	unsigned int recycle_delay;
 	atomic_long_t grown;
