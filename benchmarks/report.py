@@ -742,10 +742,12 @@ def t_targets(rows):
         return None
     return Table('targets', 'Figures to reach (issue 11), read off the tables below',
                  ['figure', 'measured', 'target', 'met'], body,
-                 'The pool\'s layout differs from the boot layout by its one level-3 split per '
-                 'node (a 1G page made 2M entries, where its first region came from) and its '
-                 'regions, which are not present; the per-page path\'s 4K splits are what '
-                 'makes the stock and upstream layouts cost more.')
+                 'The pool\'s layout differs from the boot layout by the 1G pages its regions '
+                 'split into 2M entries (one on each node whose memory the boot maps with 1G '
+                 'pages: in the 4 GiB guest node 1 only, as node 0 lies below the PCI hole and '
+                 'is mapped with 2M pages) and by its regions, which are not present; the '
+                 'per-page path\'s 4K splits are what makes the stock and upstream layouts '
+                 'cost more.')
 
 
 def tlb_hw_tables(paths):
