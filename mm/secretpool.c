@@ -883,7 +883,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 {
 	struct sp_nodepool *n = pool->nodes[nid];
 	unsigned int max = READ_ONCE(pool->params->max_regions);
-	bool placed = false, packed = false, placed_packed;
+	bool placed = false, packed = false;
 	unsigned long addr;
 	struct sp_region *r;
 	struct page *page;
@@ -919,15 +919,13 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 		err = -ENOMEM;
 		goto out;
 	}
-	page = sp_node_take_placed(n, &placed_packed);
-	if (IS_ERR(page)) {
+	page = sp_node_take_placed(n, &packed);
+	if (IS_ERR(page))
 		page = NULL;
-	} else if (page) {
+	else if (page)
 		placed = true;
-		packed = placed_packed;
-	} else {
+	else
 		page = sp_alloc_block(nid);
-	}
 	if (!page) {
 		atomic_long_inc(&n->grow_failed);
 		kfree(r);
@@ -2237,6 +2235,7 @@ int sp_pool_freeze(struct secretpool *pool)
 		mutex_unlock(&pool->nodes[nid]->grow_lock);
 		/* A worker that saw the pool thawed may be shrinking it. */
 		flush_delayed_work(&pool->nodes[nid]->work);
+		flush_delayed_work(&pool->nodes[nid]->shrink_work);
 	}
 	/* LRU batches may hold the last other references to pending pages. */
 	lru_add_drain_all();
@@ -2326,16 +2325,11 @@ static void sp_node_work(struct work_struct *work)
 		       !__sp_pool_grow(pool, n->nid, GFP_KERNEL, low))
 			cond_resched();
 	} else {
-		/* One reading each: the counts move meanwhile. */
-		unsigned long free = READ_ONCE(n->nr_free);
-		unsigned long until = READ_ONCE(n->last_grow) + SP_SHRINK_HOLD;
 		unsigned long grown;
 
-		if (free > high && time_before(jiffies, until))
-			queue_delayed_work(system_unbound_wq, &n->shrink_work,
-					   until - jiffies);
-		else if (free > high)
-			sp_pool_shrink(pool, n->nid, free - high, low);
+		/* Given back by sp_node_shrink_work(), after the hold. */
+		if (READ_ONCE(n->nr_free) > high)
+			queue_delayed_work(system_unbound_wq, &n->shrink_work, 0);
 		/* max_regions may have been lowered. */
 		grown = sp_node_grown_regions(n);
 		if (max && grown > max)
