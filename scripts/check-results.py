@@ -41,8 +41,10 @@ scripts/allowed-skips; its header describes the format) matches them.
 Allowed skips are counted in the "skip" column and listed with their
 reasons.
 
-Prints a per-suite table, the failures, the kernel reports, the allowed
-skips, a line about the style checks, and ends with "N passed, N failed".
+Prints a per-suite table, the failures (a failed selftest with the last
+few "# FILE.c:LINE:" lines the harness printed before it), the kernel
+reports, the allowed skips, a line about the style checks, and ends with
+"N passed, N failed".
 Exit status: 0 when nothing failed, 1 when something did, 2 on bad usage
 (a malformed --run or allowlist entry).
 """
@@ -98,6 +100,10 @@ XFAIL_DIRECTIVE = re.compile(r'#\s*XFAIL\b', re.I)
 # The guest's markers (scripts/guest/init, scripts/guest/lib.sh).
 SUITE_START = re.compile(r'^# secretpool-suite: (\S+)')
 SUITE_EXIT = re.compile(r'^# secretpool-suite-exit: (\S+) (\d+)')
+# kselftest_harness.h's failed expectations and TH_LOG() lines:
+# "# secretmem_counters.c:206:vmstat_matches_pool:Expected ...".
+HARNESS_DIAG = re.compile(r'^# [\w.-]+\.c:\d+:')
+DIAG_LIMIT = 6   # the last this many of them are shown with a failure
 JOB_EXIT = re.compile(r'^# secretpool-job-exit: (\S+) (\d+)(.*)$')
 GUEST_DONE = '# secretpool-guest: done'
 
@@ -379,6 +385,7 @@ def user_suites(tap_lines, one_case_prefix=None):
     cur = None
     plan = None
     plan_skip = None
+    diag = []   # the harness's "# FILE.c:LINE:..." lines since the last result
 
     def close(suite, msg):
         suite.fail(msg)
@@ -393,6 +400,7 @@ def user_suites(tap_lines, one_case_prefix=None):
             one = bool(one_case_prefix) and m.group(1).startswith(one_case_prefix)
             cur = Suite(m.group(1), one_case=one)
             plan, plan_skip = None, None
+            diag = []
             continue
         m = SUITE_EXIT.match(line)
         if m and cur is not None:
@@ -444,7 +452,13 @@ def user_suites(tap_lines, one_case_prefix=None):
             elif ok or XFAIL_DIRECTIVE.search(desc):
                 cur.ok()
             else:
-                cur.fail(desc)
+                # Why it failed, as the harness said it (CI shows only
+                # this output, not the guest's log).
+                cur.fail('\n      '.join([desc] + diag[-DIAG_LIMIT:]))
+            diag = []
+            continue
+        if HARNESS_DIAG.match(line):
+            diag.append(line[2:])
     if cur is not None:
         close(cur, 'no exit marker: the guest stopped inside this suite')
     return suites, finished, missing_jobs

@@ -109,6 +109,10 @@ check "clean run passes" 0 --expect-suite demo/suite
 clean_tap | sed 's/^ok 2 second/not ok 2 second/' > "$T/t"
 check "a failed test fails the run" 1
 
+clean_tap | sed 's/^ok 2 second/# demo.c:42:second:Expected 0 (0) == regions (1)\nnot ok 2 second/' > "$T/t"
+SAYS="demo.c:42:second:Expected 0 (0) == regions (1)" \
+	check "a failed test is listed with the harness's reason" 1
+
 clean_tap | sed 's/^1\.\.2/1..3/' > "$T/t"
 check "fewer results than planned fail the run" 1
 
