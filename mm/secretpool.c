@@ -2233,10 +2233,9 @@ int sp_pool_freeze(struct secretpool *pool)
 	for_each_node(nid) {
 		mutex_lock(&pool->nodes[nid]->grow_lock);
 		mutex_unlock(&pool->nodes[nid]->grow_lock);
-		/* A worker that saw the pool thawed may be shrinking it. */
-		flush_delayed_work(&pool->nodes[nid]->work);
-		flush_delayed_work(&pool->nodes[nid]->shrink_work);
 	}
+	/* A worker that saw the pool thawed may be shrinking it. */
+	sp_pool_flush(pool);
 	/* LRU batches may hold the last other references to pending pages. */
 	lru_add_drain_all();
 	sp_pool_drain(pool, NUMA_NO_NODE);
@@ -2351,6 +2350,27 @@ static void sp_node_work(struct work_struct *work)
 		lru_add_drain_all();
 	WRITE_ONCE(n->recycle_delay, delay);
 	queue_delayed_work(system_unbound_wq, &n->work, delay);
+}
+
+/**
+ * sp_pool_flush() - wait for the background work asked for so far
+ * @pool: the pool
+ *
+ * Runs every node's pending work at once (a recycle pass waiting out its
+ * backoff, a growth to the low watermark asked for by sp_param_set_enabled()
+ * or by an allocation, a deferred shrink) and waits for it and for any that
+ * is running.  What the work queues again for later is not waited for.  A
+ * caller that then shrinks the pool sees it in a state no growth asked for
+ * before the call can change behind it.  May sleep.
+ */
+void sp_pool_flush(struct secretpool *pool)
+{
+	int nid;
+
+	for_each_node(nid) {
+		flush_delayed_work(&pool->nodes[nid]->work);
+		flush_delayed_work(&pool->nodes[nid]->shrink_work);
+	}
 }
 
 /*
