@@ -79,6 +79,17 @@ def main():
         paths += boot(tmp, 'bench-fresh-pool', 'pool', '6.1-secretpool',
                       [80000, 80000, 80000], [80000, 72727, 76190], [120, 120, 120],
                       tlb=[(1.0, 1.0), (1.0, 1.0), (1.1, 1.0)])
+        # The traced reserve boot: TLBMODEL lines only, its layout the
+        # same as the boot's.
+        t = os.path.join(tmp, 'tlb-fresh-reserve')
+        os.makedirs(t)
+        with open(os.path.join(t, 'tlbmodel.txt'), 'w') as f:
+            for seg in (1, 2, 3):
+                for layout in ('own', 'boot'):
+                    f.write('TLBMODEL mode=reserve memory=fresh work=msg phase=held rep=%d '
+                            'seg=%d layout=%s core=zen4 walks_pka=1.0 l1_mpka=1.0 '
+                            'warm_walks_pka=1.0\n' % (seg, seg, layout))
+        paths.append(os.path.join(t, 'tlbmodel.txt'))
         rows = report.parse(paths)
         tabs = {t.name: t for t in report.tables(rows)}
 
@@ -113,6 +124,19 @@ def main():
         # pool: differences 0, 0, 0.1: sd 0.0577, CI 0.1434.
         check(len(row) > 3 and row[3] == '1.0000 (+0.0000 ±0.1434, +0%)',
               'TLB model: the pool column', row)
+
+        check(tl is not None and tl.headers[-1] == 'reserve' and
+              row[-1] == '1.0000 (+0.0000 ±0.0000, +0%)',
+              'TLB model: the traced reserve boot is a column of its own', tl and tl.headers)
+        tg = report.t_targets(rows)
+        want = {r[0]: r[1:] for r in (tg.body if tg else [])}
+        res = want.get('reserve layout: modelled walks vs the boot layout, zen4, steady state, '
+                       'fresh memory', [])
+        pool = want.get('pool layout: modelled walks vs the boot layout, zen4, steady state, '
+                        'fresh memory', [])
+        check(res[1:] == ['within 2%', 'yes'] and pool[1:] == ['within 2%', 'yes'],
+              'targets: the reserve layout is judged against 2% as the pool\'s is',
+              tg and tg.body)
 
         fio = tabs.get('fio-fresh')
         check(fio is not None and len(fio.body) == 3,
