@@ -409,7 +409,8 @@ def user_suites(tap_lines, one_case_prefix=None):
                 cur.fail('exit marker names another suite: %s' % m.group(1))
             seen = cur.results
             if plan is not None and seen < plan:
-                cur.fail('only %d of %d planned results (crashed?)' % (seen, plan))
+                cur.fail('\n      '.join(['only %d of %d planned results (crashed?)'
+                                            % (seen, plan)] + diag))
             if seen == 0 and rc == KSFT_SKIP:
                 # The whole suite skipped itself: judged by the allowlist.
                 cur.whole_skip = plan_skip or 'exit status 4 (KSFT_SKIP), no results'
@@ -454,11 +455,11 @@ def user_suites(tap_lines, one_case_prefix=None):
             else:
                 # Why it failed, as the harness said it (CI shows only
                 # this output, not the guest's log).
-                cur.fail('\n      '.join([desc] + diag[-DIAG_LIMIT:]))
+                cur.fail('\n      '.join([desc] + diag))
             diag = []
             continue
         if HARNESS_DIAG.match(line):
-            diag.append(line[2:])
+            diag = diag[1 - DIAG_LIMIT:] + [line[2:]]
     if cur is not None:
         close(cur, 'no exit marker: the guest stopped inside this suite')
     return suites, finished, missing_jobs
