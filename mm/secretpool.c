@@ -2233,9 +2233,10 @@ int sp_pool_freeze(struct secretpool *pool)
 	for_each_node(nid) {
 		mutex_lock(&pool->nodes[nid]->grow_lock);
 		mutex_unlock(&pool->nodes[nid]->grow_lock);
+		/* A worker that saw the pool thawed may be shrinking it. */
+		flush_delayed_work(&pool->nodes[nid]->work);
+		flush_delayed_work(&pool->nodes[nid]->shrink_work);
 	}
-	/* A worker that saw the pool thawed may be shrinking it. */
-	sp_pool_flush(pool);
 	/* LRU batches may hold the last other references to pending pages. */
 	lru_add_drain_all();
 	sp_pool_drain(pool, NUMA_NO_NODE);
@@ -2353,24 +2354,33 @@ static void sp_node_work(struct work_struct *work)
 }
 
 /**
- * sp_pool_flush() - wait for the background work asked for so far
+ * sp_pool_empty() - give back everything the pool holds idle, now
  * @pool: the pool
  *
- * Runs every node's pending work at once (a recycle pass waiting out its
- * backoff, a growth to the low watermark asked for by sp_param_set_enabled()
- * or by an allocation, a deferred shrink) and waits for it and for any that
- * is running.  What the work queues again for later is not waited for.  A
- * caller that then shrinks the pool sees it in a state no growth asked for
- * before the call can change behind it.  May sleep.
+ * What writing the debugfs file "shrink" does.  Every node's background
+ * work queued so far is cancelled, after waiting for the one that runs (a
+ * growth under way lands before the pool is emptied, not after it); the
+ * pending pages that are ready are recycled, the CPU caches emptied and
+ * every empty region given back.  If pages are still pending, a recycle
+ * pass is queued again; when it runs, it grows the node to its low
+ * watermark, as every pass does.  Not from the pool's own works.  May
+ * sleep.
  */
-void sp_pool_flush(struct secretpool *pool)
+void sp_pool_empty(struct secretpool *pool)
 {
 	int nid;
 
 	for_each_node(nid) {
-		flush_delayed_work(&pool->nodes[nid]->work);
-		flush_delayed_work(&pool->nodes[nid]->shrink_work);
+		cancel_delayed_work_sync(&pool->nodes[nid]->work);
+		cancel_delayed_work_sync(&pool->nodes[nid]->shrink_work);
+		sp_node_recycle_all(pool, nid);
 	}
+	sp_pool_drain(pool, NUMA_NO_NODE);
+	for_each_node_state(nid, N_MEMORY)
+		sp_pool_shrink(pool, nid, ULONG_MAX, 0);
+	for_each_node(nid)
+		if (READ_ONCE(pool->nodes[nid]->nr_pending))
+			sp_node_kick(pool->nodes[nid], SP_RECYCLE_DELAY);
 }
 
 /*

@@ -395,7 +395,7 @@ bool sp_pool_release_folio(struct secretpool *pool, struct folio *folio);
 struct sp_region *sp_pool_region_of(struct secretpool *pool,
 				    struct page *page);
 void sp_pool_drain(struct secretpool *pool, int nid);
-void sp_pool_flush(struct secretpool *pool);
+void sp_pool_empty(struct secretpool *pool);
 unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
 			     unsigned int *scanned);
 int sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp);

@@ -249,20 +249,11 @@ static int sp_audit_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(sp_audit);
 
-/*
- * Writing anything lets the background work asked for so far finish (a
- * growth that started before the write cannot land after it), then empties
- * the CPU caches and gives every empty region back.
- */
+/* Writing anything gives back everything idle: sp_pool_empty(). */
 static ssize_t sp_shrink_write(struct file *file, const char __user *buf,
 			       size_t count, loff_t *ppos)
 {
-	int nid;
-
-	sp_pool_flush(sp_default);
-	sp_pool_drain(sp_default, NUMA_NO_NODE);
-	for_each_node_state(nid, N_MEMORY)
-		sp_pool_shrink(sp_default, nid, ULONG_MAX, 0);
+	sp_pool_empty(sp_default);
 	return count;
 }
 
