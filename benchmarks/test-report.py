@@ -80,7 +80,7 @@ def main():
                       [80000, 80000, 80000], [80000, 72727, 76190], [120, 120, 120],
                       tlb=[(1.0, 1.0), (1.0, 1.0), (1.1, 1.0)])
         # The traced reserve boot: TLBMODEL lines only, its layout the
-        # same as the boot's.
+        # same as the boot's, and no walks at all in the steady state.
         t = os.path.join(tmp, 'tlb-fresh-reserve')
         os.makedirs(t)
         with open(os.path.join(t, 'tlbmodel.txt'), 'w') as f:
@@ -88,7 +88,7 @@ def main():
                 for layout in ('own', 'boot'):
                     f.write('TLBMODEL mode=reserve memory=fresh work=msg phase=held rep=%d '
                             'seg=%d layout=%s core=zen4 walks_pka=1.0 l1_mpka=1.0 '
-                            'warm_walks_pka=1.0\n' % (seg, seg, layout))
+                            'warm_walks_pka=0.0\n' % (seg, seg, layout))
         paths.append(os.path.join(t, 'tlbmodel.txt'))
         rows = report.parse(paths)
         tabs = {t.name: t for t in report.tables(rows)}
@@ -136,6 +136,9 @@ def main():
                         'fresh memory', [])
         check(res[1:] == ['within 2%', 'yes'] and pool[1:] == ['within 2%', 'yes'],
               'targets: the reserve layout is judged against 2% as the pool\'s is',
+              tg and tg.body)
+        check(res[:1] == ['no walks on either layout in 3 traces'],
+              'targets: traces without walks on either layout are said, not dropped',
               tg and tg.body)
 
         fio = tabs.get('fio-fresh')

@@ -89,6 +89,10 @@ start=$(date +%s)
 # shellcheck disable=SC2086
 "${KMAKE[@]}" ${KMAKEFLAGS:-} bzImage
 cp "$OBJ/arch/x86/boot/bzImage" "$ROOT/build/bzImage-$FLAVOUR"
+# Which of our commits the image was built from, for the benchmark's
+# provenance (benchmarks/report.py); "-dirty": with uncommitted changes.
+git -C "$ROOT" describe --always --abbrev=12 --dirty > "$OBJ/.secretpool-source" 2>/dev/null ||
+	rm -f "$OBJ/.secretpool-source"
 # build/bzImage (run-vm.sh's default) stays a kernel with the pool.
 [ "$FLAVOUR" = stock ] || ln -sfn "bzImage-$FLAVOUR" "$ROOT/build/bzImage"
 log "build/bzImage-$FLAVOUR ready ($(( $(date +%s) - start )) s)"
