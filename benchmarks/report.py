@@ -733,10 +733,11 @@ def t_targets(rows):
                     # Traces without a walk on the boot layout have no
                     # excess in %: said, not dropped silently.
                     zero = [o for o, b in pairs.values() if not b]
+                    busy = sum(1 for o in zero if o)
                     left = ''
                     if zero:
                         left = '; %d trace%s without walks on the boot layout left out (%d with walks on this one)' % (
-                            len(zero), '' if len(zero) == 1 else 's', sum(1 for o in zero if o))
+                            len(zero), '' if len(zero) == 1 else 's', busy)
                     if rel:
                         half = ci95(rel)
                         cell = 'median %+.1f%% over %d traces (mean %+.1f%% ±%.1f), worst workload %+.1f%%%s' % (
@@ -744,7 +745,6 @@ def t_targets(rows):
                             worst if worst is not None else float('nan'), left)
                         met = statistics.median(rel) <= 2
                     else:
-                        busy = sum(1 for o in zero if o)
                         cell = ('no walks on either layout in %d traces' % len(zero) if not busy else
                                 'no walks on the boot layout; walks on this one in %d of %d traces'
                                 % (busy, len(zero)))
