@@ -116,6 +116,10 @@ SAYS="demo.c:42:second:Expected 0 (0) == regions (1)" \
 clean_tap | sed 's/^1\.\.2/1..3/' > "$T/t"
 check "fewer results than planned fail the run" 1
 
+clean_tap | sed 's/^1\.\.2/1..3/; s/^ok 2 second/&\n# demo.c:7:third:Expected 1 (1) == fd (-1)/' > "$T/t"
+SAYS="demo.c:7:third:Expected 1 (1) == fd (-1)" \
+	check "a suite that stopped early is listed with the harness's last lines" 1
+
 clean_tap | sed 's/exit: demo\/suite 0/exit: demo\/suite 1/' > "$T/t"
 check "a suite exiting non-zero fails the run" 1
 
