@@ -71,12 +71,6 @@
  *   5. nothing: the caller falls back to upstream's per-page path, and the
  *      pool counts a fallback on the node.
  *
- * An allocation whose policy names no node (the default policy) is for
- * the current CPU's node, and with keep_1g that node only grows in step 3
- * if it need not split a 1G page of the direct map to do so; step 4 comes
- * first otherwise, without such splits, and only then are they allowed
- * (see "Keeping 1G pages").
- *
  * Below the low watermark a node's pool grows in the background; above the
  * high watermark it gives empty regions back (never going below the low
  * watermark by doing so); under memory pressure a shrinker gives back
@@ -271,12 +265,6 @@
  * round.  The shrinker (memory pressure) does not wait.
  */
 #define SP_SHRINK_HOLD		HZ
-/*
- * A node that could grow only by splitting a 1G page sends allocations
- * that name no node to the node that served them instead, for this long;
- * then it looks at its own memory again (see "Keeping 1G pages").
- */
-#define SP_NEAR_HOLD		HZ
 
 /* ---------------------------------------------------------------------
  * Tunables of the default pool
@@ -290,7 +278,6 @@ struct secretpool_params sp_default_params = {
 	.pcp_high	= 64,
 	.pcp_batch	= 16,
 	.background	= true,
-	.keep_1g	= true,
 };
 
 bool sp_enabled = IS_ENABLED(CONFIG_SECRETMEM_POOL_DEFAULT_ON);
@@ -326,9 +313,6 @@ module_param_cb(max_regions, &sp_uint_ops,
 		&sp_default_params.max_regions, 0644);
 MODULE_PARM_DESC(max_regions,
 		 "Most 2M regions a node's pool may hold (0: no limit)");
-module_param_named(keep_1g, sp_default_params.keep_1g, bool, 0644);
-MODULE_PARM_DESC(keep_1g,
-		 "Serve default-policy allocations from another node rather than split a 1G direct-map page");
 
 /*
  * Count @nr vmstat events of @item for the pool behind memfd_secret()
@@ -650,27 +634,6 @@ static struct page *sp_node_take_one(struct secretpool *pool,
  * page allocator would hand out the lowest free block instead, which is
  * where the node's early kernel allocations, and their hot data, are.
  * Only when that gives nothing does the page allocator choose.
- *
- * Keeping 1G pages
- * ----------------
- * Packing makes a node split at most one 1G page for good, but on a node
- * whose memory the boot mapped with 1G pages only, that one split is what
- * the whole kernel pays for in TLB reach: its data in the range now takes
- * 512 times the entries.  A default-policy allocation does not ask for its
- * node; the page allocator, too, hands out another node's page when the
- * local one is short.  So with keep_1g (the default) a growth made for such
- * an allocation, or by the background worker, may not split a 1G page
- * (sp_node_take_placed() and __sp_pool_grow() decline with -EXDEV and
- * count kept_1g); the allocation is served by the other nodes' regions,
- * or by a new region on one of them that splits nothing, nearest first,
- * and counted remote.  The node then sends such allocations to the node
- * that served it (@near) for SP_NEAR_HOLD, so that they fill the CPU
- * cache from there instead of each looking over the node's memory again;
- * any growth of the node ends that.  Only when no allowed node can grow
- * without a split does one split, the allocation's own node first.
- * Allocations that name a node (bind, preferred, interleave, a cpuset's
- * choice) grow there as before: the split is the price of the placement
- * they asked for.  keep_1g=0 restores that for every allocation.
  */
 
 /* Most blocks one growth tries to take with alloc_contig_range(). */
@@ -824,7 +787,7 @@ static bool sp_node_pick_range(struct sp_nodepool *n, unsigned long *range,
 			if (!sp_block_in_buddy(pfn) || !sp_block_usable(n, pfn))
 				continue;
 			if (!nr_free++)
-				is_whole = n->pool->map_level(pfn_to_page(pfn)) ==
+				is_whole = secretmem_direct_map_level(pfn_to_page(pfn)) ==
 					   SP_LEVEL_1G;
 		}
 		cond_resched();
@@ -847,12 +810,9 @@ static bool sp_node_pick_range(struct sp_nodepool *n, unsigned long *range,
  * direct map is split already or, failing that, where a split costs least
  * (see above); *@packed says whether it came from a range that was split
  * already.  NULL if the page allocator should choose, ERR_PTR(-ENOMEM) if
- * fault injection failed it, ERR_PTR(-EXDEV) if only a range that the
- * direct map covers with a 1G page has a free block and @may_split is
- * false.  grow_lock held.
+ * fault injection failed it.  grow_lock held.
  */
-static struct page *sp_node_take_placed(struct sp_nodepool *n, bool may_split,
-					bool *packed)
+static struct page *sp_node_take_placed(struct sp_nodepool *n, bool *packed)
 {
 	unsigned int i, tries = 0;
 	unsigned long range;
@@ -868,8 +828,6 @@ static struct page *sp_node_take_placed(struct sp_nodepool *n, bool may_split,
 	}
 	if (!sp_node_pick_range(n, &range, &whole))
 		return NULL;
-	if (whole && !may_split)
-		return ERR_PTR(-EXDEV);
 	*packed = !whole;
 	tries = 0;
 	return sp_range_take(n, range, &tries);
@@ -918,12 +876,10 @@ static bool sp_map_back_or_keep(struct page *page, unsigned int nr)
 /*
  * Add one region to node @nid unless, once this task holds the node's
  * grow_lock, the node already has @below or more free pages (another task
- * grew it while this one waited).  Unless @may_split, a block that the
- * direct map covers with a 1G page is not taken: -EXDEV (see "Keeping 1G
- * pages").  See sp_pool_grow().
+ * grew it while this one waited).  See sp_pool_grow().
  */
 static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
-			  unsigned long below, bool may_split)
+			  unsigned long below)
 {
 	struct sp_nodepool *n = pool->nodes[nid];
 	unsigned int max = READ_ONCE(pool->params->max_regions);
@@ -963,20 +919,13 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 		err = -ENOMEM;
 		goto out;
 	}
-	page = sp_node_take_placed(n, may_split, &packed);
-	if (PTR_ERR_OR_ZERO(page) == -EXDEV)
-		goto keep_1g;
+	page = sp_node_take_placed(n, &packed);
 	if (IS_ERR(page))
 		page = NULL;
 	else if (page)
 		placed = true;
 	else
 		page = sp_alloc_block(nid);
-	if (page && !placed && !may_split &&
-	    pool->map_level(page) == SP_LEVEL_1G) {
-		__free_pages(page, SP_REGION_ORDER);
-		goto keep_1g;
-	}
 	if (!page) {
 		atomic_long_inc(&n->grow_failed);
 		kfree(r);
@@ -1035,8 +984,6 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	spin_unlock(&n->lock);
 
 	WRITE_ONCE(n->last_grow, jiffies);
-	/* The node can serve for itself again. */
-	WRITE_ONCE(n->near, NUMA_NO_NODE);
 	atomic_long_inc(&n->grown);
 	sp_count(pool, SECRETPOOL_REGION_GROW, 1);
 	if (packed)
@@ -1044,11 +991,6 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	mutex_unlock(&n->grow_lock);
 	return 0;
 
-keep_1g:
-	atomic_long_inc(&n->kept_1g);
-	kfree(r);
-	err = -EXDEV;
-	goto out;
 free_block:
 	for (i = 0; i < SP_REGION_PAGES; i++)
 		__free_page(page + i);
@@ -1076,7 +1018,7 @@ out:
  */
 int sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp)
 {
-	return __sp_pool_grow(pool, nid, gfp, ULONG_MAX, true);
+	return __sp_pool_grow(pool, nid, gfp, ULONG_MAX);
 }
 
 /*
@@ -2082,140 +2024,84 @@ static int sp_fallback_reason(int err)
 }
 
 /*
- * Try to grow node @nid (splitting a 1G page of the direct map only if
- * @may_split) and take a page of the new region.  On failure *@err is
- * what __sp_pool_grow() said, or 0 if others took the new pages.
+ * Try to grow node @nid and take a page of the new region.  On failure
+ * *@reason says why (sp_fallback_reason()).
  */
 static struct page *sp_grow_and_take(struct secretpool *pool, int nid,
-				     gfp_t gfp, bool may_split, int *err)
+				     gfp_t gfp, int *reason)
 {
 	struct page *page;
-	int tries;
+	int tries, err;
 
 	/*
 	 * Other tasks may take the new region's pages before this one
 	 * does; grow again then, a few times, before moving on.
 	 */
 	for (tries = 0; tries < 3; tries++) {
-		*err = __sp_pool_grow(pool, nid, gfp, 1, may_split);
-		if (*err)
+		err = __sp_pool_grow(pool, nid, gfp, 1);
+		if (err)
 			break;
 		page = sp_node_take_one(pool, pool->nodes[nid]);
 		if (page)
 			return page;
 	}
+	*reason = sp_fallback_reason(err);
 	return NULL;
 }
 
-/* The node that serves @n's allocations naming no node, or NUMA_NO_NODE. */
-static int sp_node_near(struct sp_nodepool *n)
-{
-	int near = READ_ONCE(n->near);
-
-	if (near == NUMA_NO_NODE ||
-	    time_after_eq(jiffies, READ_ONCE(n->near_until)))
-		return NUMA_NO_NODE;
-	return near;
-}
-
-static void sp_node_set_near(struct sp_nodepool *n, int near)
-{
-	WRITE_ONCE(n->near_until, jiffies + SP_NEAR_HOLD);
-	WRITE_ONCE(n->near, near);
-}
-
 /*
- * Another allowed node's page for an allocation on @nid: from their
- * regions, then from a new region on one of them (one that splits no 1G
- * page unless @may_split), nearest first.  Counted remote on @nid.
- */
-static struct page *sp_alloc_remote(struct secretpool *pool, int nid,
-				    const nodemask_t *nodemask, gfp_t gfp,
-				    bool may_split)
-{
-	struct sp_fallback it;
-	struct page *page;
-	int other, err;
-
-	sp_fallback_start(&it, nid);
-	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
-		if (!sp_node_allowed(other, nodemask, gfp))
-			continue;
-		sp_pool_recycle(pool, other, NULL);
-		page = sp_node_take_one(pool, pool->nodes[other]);
-		if (page)
-			goto found;
-	}
-
-	sp_fallback_start(&it, nid);
-	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
-		if (!sp_node_allowed(other, nodemask, gfp))
-			continue;
-		page = sp_grow_and_take(pool, other, gfp, may_split, &err);
-		if (page)
-			goto found;
-	}
-	return NULL;
-found:
-	atomic_long_inc(&pool->nodes[nid]->remote);
-	return page;
-}
-
-/*
- * Everything but this CPU's cache.  With @keep, growths split no 1G page
- * until no allowed node can grow otherwise (see "Keeping 1G pages").
- * *@src says where the page came from; without one, *@reason says why
- * the wanted node could not grow.
+ * Everything but this CPU's cache.  *@src says where the page came from;
+ * without one, *@reason says why the wanted node could not grow.
  */
 static struct page *sp_alloc_slow(struct secretpool *pool, int nid,
 				  const nodemask_t *nodemask, gfp_t gfp,
-				  bool keep, int *src, int *reason)
+				  int *src, int *reason)
 {
-	struct sp_nodepool *n = pool->nodes[nid];
-	bool kept = false;
+	struct sp_fallback it;
 	struct page *page;
-	int err = -EXDEV;
+	int other, ignored;
 
 	/* Some pages that came back to this node may be ready by now. */
 	sp_pool_recycle(pool, nid, NULL);
 	*src = SECRETPOOL_SRC_NODE;
-	page = sp_node_take_one(pool, n);
+	page = sp_node_take_one(pool, pool->nodes[nid]);
 	if (page)
 		return page;
 
 	/*
 	 * The node first, as the page allocator would: another node's
 	 * pages only when this one cannot grow (no 2M block, max_regions,
-	 * or a caller that may not sleep; with @keep, a 1G split).  While
-	 * another node serves for this one, the node is known to need one.
+	 * or a caller that may not sleep).
 	 */
 	*src = SECRETPOOL_SRC_GROW;
-	if (!keep || sp_node_near(n) == NUMA_NO_NODE) {
-		page = sp_grow_and_take(pool, nid, gfp, !keep, &err);
-		if (page)
-			return page;
-		kept = err == -EXDEV;
-	}
-	*reason = sp_fallback_reason(err);
-
-	*src = SECRETPOOL_SRC_REMOTE;
-	page = sp_alloc_remote(pool, nid, nodemask, gfp, !keep);
-	if (page) {
-		if (kept)
-			sp_node_set_near(n, page_to_nid(page));
-		return page;
-	}
-	if (!keep)
-		return NULL;
-
-	/* No node can grow without a split: this one splits first. */
-	*src = SECRETPOOL_SRC_GROW;
-	page = sp_grow_and_take(pool, nid, gfp, true, &err);
+	page = sp_grow_and_take(pool, nid, gfp, reason);
 	if (page)
 		return page;
-	*reason = sp_fallback_reason(err);
+
 	*src = SECRETPOOL_SRC_REMOTE;
-	return sp_alloc_remote(pool, nid, nodemask, gfp, true);
+	sp_fallback_start(&it, nid);
+	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
+		if (!sp_node_allowed(other, nodemask, gfp))
+			continue;
+		sp_pool_recycle(pool, other, NULL);
+		page = sp_node_take_one(pool, pool->nodes[other]);
+		if (page) {
+			atomic_long_inc(&pool->nodes[nid]->remote);
+			return page;
+		}
+	}
+
+	sp_fallback_start(&it, nid);
+	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
+		if (!sp_node_allowed(other, nodemask, gfp))
+			continue;
+		page = sp_grow_and_take(pool, other, gfp, &ignored);
+		if (page) {
+			atomic_long_inc(&pool->nodes[nid]->remote);
+			return page;
+		}
+	}
+	return NULL;
 }
 
 /* The first node an allocation for @nid may use, or NUMA_NO_NODE. */
@@ -2237,9 +2123,6 @@ static int sp_first_allowed(int nid, const nodemask_t *nodemask, gfp_t gfp)
  * sp_pool_alloc() - a zeroed page that is not in the direct map
  * @pool: the pool
  * @nid: the node to allocate on, or NUMA_NO_NODE for the current CPU's
- *	(the caller names none: with keep_1g, another node's page is
- *	taken rather than a 1G page of the direct map split, see
- *	"Keeping 1G pages")
  * @nodemask: the nodes the allocation may use, or NULL for any node; the
  *	caller's cpuset narrows it further for __GFP_HARDWALL allocations
  * @gfp: allocation context; growing the pool needs one that may sleep
@@ -2258,9 +2141,8 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid,
 			   const nodemask_t *nodemask, gfp_t gfp)
 {
 	int src = SECRETPOOL_SRC_PCP, reason = SECRETPOOL_FB_RACED;
-	bool keep = nid == NUMA_NO_NODE && READ_ONCE(pool->params->keep_1g);
 	struct page *page = NULL;
-	int want, near;
+	int want;
 
 	if (nid == NUMA_NO_NODE || !node_state(nid, N_MEMORY))
 		nid = numa_mem_id();
@@ -2272,20 +2154,10 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid,
 		reason = SECRETPOOL_FB_FROZEN;
 	} else {
 		nid = want;
-		near = keep ? sp_node_near(pool->nodes[nid]) : NUMA_NO_NODE;
-		if (near != NUMA_NO_NODE && sp_node_allowed(near, nodemask, gfp)) {
-			/* From the CPU cache, filled from the node serving. */
-			page = sp_pcp_alloc(pool, near);
-			if (page) {
-				atomic_long_inc(&pool->nodes[nid]->remote);
-				src = SECRETPOOL_SRC_REMOTE;
-			}
-		} else {
-			page = sp_pcp_alloc(pool, nid);
-		}
+		page = sp_pcp_alloc(pool, nid);
 		if (!page)
-			page = sp_alloc_slow(pool, nid, nodemask, gfp, keep,
-					     &src, &reason);
+			page = sp_alloc_slow(pool, nid, nodemask, gfp, &src,
+					     &reason);
 	}
 	if (!page) {
 		atomic_long_inc(&pool->nodes[nid]->fallback);
@@ -2449,10 +2321,8 @@ static void sp_node_work(struct work_struct *work)
 		sp_pool_drain(pool, n->nid);
 		sp_pool_shrink(pool, n->nid, ULONG_MAX, 0);
 	} else if (READ_ONCE(n->nr_free) < low) {
-		bool may_split = !READ_ONCE(p->keep_1g);
-
 		while (READ_ONCE(n->nr_free) < low &&
-		       !__sp_pool_grow(pool, n->nid, GFP_KERNEL, low, may_split))
+		       !__sp_pool_grow(pool, n->nid, GFP_KERNEL, low))
 			cond_resched();
 	} else {
 		unsigned long grown;
@@ -2648,7 +2518,6 @@ void sp_pool_stats(struct secretpool *pool, int nid,
 	st->recycled = atomic_long_read(&n->recycled);
 	st->retired = atomic_long_read(&n->retired);
 	st->packed = atomic_long_read(&n->packed);
-	st->kept_1g = atomic_long_read(&n->kept_1g);
 }
 
 /* Count one region's pages by walking it; false if its counts disagree. */
@@ -2837,7 +2706,6 @@ struct secretpool *sp_pool_create(const char *name,
 		return ERR_PTR(-ENOMEM);
 	pool->name = name;
 	pool->params = params;
-	pool->map_level = secretmem_direct_map_level;
 	xa_init(&pool->regions);
 
 	err = -ENOMEM;
@@ -2853,7 +2721,6 @@ struct secretpool *sp_pool_create(const char *name,
 			goto fail;
 		n->pool = pool;
 		n->nid = nid;
-		n->near = NUMA_NO_NODE;
 		spin_lock_init(&n->lock);
 		for (g = 0; g < SP_NR_GROUPS; g++)
 			INIT_LIST_HEAD(&n->lists[g]);
@@ -2963,10 +2830,7 @@ void sp_pool_destroy(struct secretpool *pool)
 
 /**
  * secretpool_alloc_page() - a page for a secretmem file
- * @nid: the node the fault's memory policy prefers, or NUMA_NO_NODE if it
- *	names none (the default policy: the current CPU's node first; with
- *	keep_1g, another node's page rather than a 1G split, see
- *	sp_pool_alloc())
+ * @nid: the node the fault's memory policy prefers
  * @nodemask: the nodes the policy allows, or NULL for any
  * @gfp: allocation context of the fault
  *

@@ -418,60 +418,6 @@ TEST_F(numa, preferred_node1)
 }
 
 /*
- * The default policy on a CPU of node 1.  Without the pool, pages are
- * local.  With it (keep_1g on, as by default), they are local unless
- * node 1 could only grow by splitting a 1G page of the direct map, which
- * the pool then declines (kept_1g), serving them from node 0 instead
- * (remote); either way nothing splits a 1G page while node 0 can grow
- * without, as it can in the test guest (its memory lies below the PCI
- * hole, mapped with 2M pages).
- */
-TEST_F(numa, default_policy_node1_cpu)
-{
-	const struct placement pl = {
-		"default policy, CPU of node 1", -1, 0, false, NULL, NPAGES
-	};
-	struct pool_stats n1 = {}, a1 = {};
-	struct direct_map_state dm0, dm1;
-	int cpu1 = node_cpu(1);
-	struct placed r;
-	long long kept;
-
-	if (_metadata->skip)
-		return;
-	if (cpu1 < 0)
-		SKIP(return, "node 1 has no CPU");
-	if (pool_present()) {
-		pool_quiet(_metadata);
-		ASSERT_EQ(1, pool_get("keep_1g"));
-		ASSERT_EQ(0, pool_stats_row("1", &n1));
-	}
-	direct_map_read(&dm0);
-	place(_metadata, &pl, self->page, cpu1, &r);
-	direct_map_read(&dm1);
-	EXPECT_EQ(0, r.unknown);
-	if (!variant->pool) {
-		EXPECT_EQ(NPAGES, r.on_node[1]);
-		return;
-	}
-	ASSERT_EQ(0, pool_stats_row("1", &a1));
-	kept = a1.kept_1g - n1.kept_1g;
-	TH_LOG("node 1: kept_1g +%lld, remote +%lld, grown +%lld; level3 splits +%lld",
-	       kept, a1.remote - n1.remote, a1.grown - n1.grown,
-	       dm1.l3 - dm0.l3);
-	EXPECT_LE(NPAGES, r.in_use) TH_LOG("the pool did not serve");
-	EXPECT_EQ(dm0.l3, dm1.l3) TH_LOG("a 1G page was split");
-	if (kept) {
-		EXPECT_EQ(NPAGES, r.on_node[0]);
-		EXPECT_EQ(NPAGES, a1.remote - n1.remote);
-		EXPECT_EQ(n1.grown, a1.grown);
-	} else {
-		EXPECT_EQ(NPAGES, r.on_node[1]);
-	}
-	EXPECT_POOL_EMPTY();
-}
-
-/*
  * mbind(MPOL_INTERLEAVE, {0, 1}) on the mapping: pages alternate between
  * the nodes by file offset.  Which node takes the even offsets is the
  * kernel's choice; each node must hold at least 45% of the pages.
