@@ -289,8 +289,9 @@ static struct folio *secretmem_alloc_folio(struct vm_area_struct *vma,
 			folio = vma_alloc_folio(gfp | __GFP_ZERO, 0, vma, addr,
 						false);
 		else
-			folio = __folio_alloc(gfp | __GFP_ZERO, 0, nid,
-					      nodemask);
+			folio = __folio_alloc(gfp | __GFP_ZERO, 0,
+					      nid == NUMA_NO_NODE ?
+					      numa_node_id() : nid, nodemask);
 		if (!folio || !secretmem_page_aliased(&folio->page, 1))
 			break;
 		if (n == ARRAY_SIZE(held)) {
@@ -323,6 +324,7 @@ static struct page *secretmem_alloc_page(struct vm_area_struct *vma,
 	int level = 0;
 	int nid;
 
+	/* NUMA_NO_NODE: the policy names no node (see secretpool_alloc_page()). */
 	nid = vma_policy_node(vma, addr, gfp, &mpol, &nodemask);
 	page = secretpool_alloc_page(nid, nodemask, gfp);
 	if (page) {
