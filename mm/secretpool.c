@@ -71,6 +71,12 @@
  *   5. nothing: the caller falls back to upstream's per-page path, and the
  *      pool counts a fallback on the node.
  *
+ * An allocation whose policy names no node (the default policy) is for
+ * the current CPU's node, and with keep_1g that node only grows in step 3
+ * if it need not split a 1G page of the direct map to do so; step 4 comes
+ * first otherwise, without such splits, and only then are they allowed
+ * (see "Keeping 1G pages").
+ *
  * Below the low watermark a node's pool grows in the background; above the
  * high watermark it gives empty regions back (never going below the low
  * watermark by doing so); under memory pressure a shrinker gives back
@@ -265,6 +271,12 @@
  * round.  The shrinker (memory pressure) does not wait.
  */
 #define SP_SHRINK_HOLD		HZ
+/*
+ * How long a node that could grow only by splitting a 1G page is kept
+ * (not looked over again) before it looks at its own memory again (see
+ * "Keeping 1G pages").
+ */
+#define SP_NEAR_HOLD		HZ
 
 /* ---------------------------------------------------------------------
  * Tunables of the default pool
@@ -278,6 +290,7 @@ struct secretpool_params sp_default_params = {
 	.pcp_high	= 64,
 	.pcp_batch	= 16,
 	.background	= true,
+	.keep_1g	= true,
 };
 
 bool sp_enabled = IS_ENABLED(CONFIG_SECRETMEM_POOL_DEFAULT_ON);
@@ -313,6 +326,9 @@ module_param_cb(max_regions, &sp_uint_ops,
 		&sp_default_params.max_regions, 0644);
 MODULE_PARM_DESC(max_regions,
 		 "Most 2M regions a node's pool may hold (0: no limit)");
+module_param_named(keep_1g, sp_default_params.keep_1g, bool, 0644);
+MODULE_PARM_DESC(keep_1g,
+		 "Serve default-policy allocations from another node rather than split a 1G direct-map page");
 
 /*
  * Count @nr vmstat events of @item for the pool behind memfd_secret()
@@ -634,6 +650,36 @@ static struct page *sp_node_take_one(struct secretpool *pool,
  * page allocator would hand out the lowest free block instead, which is
  * where the node's early kernel allocations, and their hot data, are.
  * Only when that gives nothing does the page allocator choose.
+ *
+ * Keeping 1G pages
+ * ----------------
+ * Packing makes a node split at most one 1G page for good, but on a node
+ * whose memory the boot mapped with 1G pages only, that one split is what
+ * the whole kernel pays for in TLB reach: its data in the range now takes
+ * 512 times the entries.  A default-policy allocation does not ask for its
+ * node; the page allocator, too, hands out another node's page when the
+ * local one is short.  So with keep_1g (the default) a growth made for such
+ * an allocation, or by the background worker, may not split a 1G page
+ * (sp_node_take_placed() and __sp_pool_grow() decline with -EXDEV and
+ * count kept_1g); the allocation is served by the other nodes' regions,
+ * or by a new region on one of them that splits nothing, nearest first,
+ * and counted remote.  A declined growth marks the node kept for
+ * SP_NEAR_HOLD (@kept_until): neither such allocations nor the worker
+ * look over its memory again meanwhile, and while the node has no free
+ * page of its own, such allocations fill the CPU cache from the node that
+ * served them (@near).  Any growth of the node ends that, and a CPU cache
+ * holding another node's pages empties them back into their regions
+ * before it takes pages of its own node, so no page stays stranded in a
+ * cache nobody takes from.  Only when no allowed node can grow without a
+ * split does one split, the allocation's own node first.  Allocations
+ * that name a node (bind, preferred, interleave, an explicit 'local')
+ * grow there as before: the split is the price of the placement they
+ * asked for.  keep_1g=0 restores that for every allocation.
+ *
+ * The price of keep_1g is locality: a default-policy secret may live on
+ * a remote node while its own node has memory.  Secrets are small and
+ * seldom touched compared with the kernel data that shares the 1G page;
+ * a program that wants its secrets local says so with a policy.
  */
 
 /* Most blocks one growth tries to take with alloc_contig_range(). */
@@ -787,7 +833,7 @@ static bool sp_node_pick_range(struct sp_nodepool *n, unsigned long *range,
 			if (!sp_block_in_buddy(pfn) || !sp_block_usable(n, pfn))
 				continue;
 			if (!nr_free++)
-				is_whole = secretmem_direct_map_level(pfn_to_page(pfn)) ==
+				is_whole = n->pool->map_level(pfn_to_page(pfn)) ==
 					   SP_LEVEL_1G;
 		}
 		cond_resched();
@@ -810,9 +856,12 @@ static bool sp_node_pick_range(struct sp_nodepool *n, unsigned long *range,
  * direct map is split already or, failing that, where a split costs least
  * (see above); *@packed says whether it came from a range that was split
  * already.  NULL if the page allocator should choose, ERR_PTR(-ENOMEM) if
- * fault injection failed it.  grow_lock held.
+ * fault injection failed it, ERR_PTR(-EXDEV) if only a range that the
+ * direct map covers with a 1G page has a free block and @may_split is
+ * false.  grow_lock held.
  */
-static struct page *sp_node_take_placed(struct sp_nodepool *n, bool *packed)
+static struct page *sp_node_take_placed(struct sp_nodepool *n, bool may_split,
+					bool *packed)
 {
 	unsigned int i, tries = 0;
 	unsigned long range;
@@ -828,6 +877,8 @@ static struct page *sp_node_take_placed(struct sp_nodepool *n, bool *packed)
 	}
 	if (!sp_node_pick_range(n, &range, &whole))
 		return NULL;
+	if (whole && !may_split)
+		return ERR_PTR(-EXDEV);
 	*packed = !whole;
 	tries = 0;
 	return sp_range_take(n, range, &tries);
@@ -876,10 +927,12 @@ static bool sp_map_back_or_keep(struct page *page, unsigned int nr)
 /*
  * Add one region to node @nid unless, once this task holds the node's
  * grow_lock, the node already has @below or more free pages (another task
- * grew it while this one waited).  See sp_pool_grow().
+ * grew it while this one waited).  Unless @may_split, a block that the
+ * direct map covers with a 1G page is not taken: -EXDEV (see "Keeping 1G
+ * pages").  See sp_pool_grow().
  */
 static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
-			  unsigned long below)
+			  unsigned long below, bool may_split)
 {
 	struct sp_nodepool *n = pool->nodes[nid];
 	unsigned int max = READ_ONCE(pool->params->max_regions);
@@ -919,13 +972,20 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 		err = -ENOMEM;
 		goto out;
 	}
-	page = sp_node_take_placed(n, &packed);
+	page = sp_node_take_placed(n, may_split, &packed);
+	if (PTR_ERR_OR_ZERO(page) == -EXDEV)
+		goto keep_1g;
 	if (IS_ERR(page))
 		page = NULL;
 	else if (page)
 		placed = true;
 	else
 		page = sp_alloc_block(nid);
+	if (page && !placed && !may_split &&
+	    pool->map_level(page) == SP_LEVEL_1G) {
+		__free_pages(page, SP_REGION_ORDER);
+		goto keep_1g;
+	}
 	if (!page) {
 		atomic_long_inc(&n->grow_failed);
 		kfree(r);
@@ -984,6 +1044,9 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	spin_unlock(&n->lock);
 
 	WRITE_ONCE(n->last_grow, jiffies);
+	/* The node can serve for itself again. */
+	WRITE_ONCE(n->kept_until, jiffies);
+	WRITE_ONCE(n->near, NUMA_NO_NODE);
 	atomic_long_inc(&n->grown);
 	sp_count(pool, SECRETPOOL_REGION_GROW, 1);
 	if (packed)
@@ -991,6 +1054,13 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	mutex_unlock(&n->grow_lock);
 	return 0;
 
+keep_1g:
+	/* Neither faults nor the worker look again for a while. */
+	WRITE_ONCE(n->kept_until, jiffies + SP_NEAR_HOLD);
+	atomic_long_inc(&n->kept_1g);
+	kfree(r);
+	err = -EXDEV;
+	goto out;
 free_block:
 	for (i = 0; i < SP_REGION_PAGES; i++)
 		__free_page(page + i);
@@ -1018,7 +1088,7 @@ out:
  */
 int sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp)
 {
-	return __sp_pool_grow(pool, nid, gfp, ULONG_MAX);
+	return __sp_pool_grow(pool, nid, gfp, ULONG_MAX, true);
 }
 
 /*
@@ -1923,8 +1993,14 @@ static struct page *sp_pcp_alloc(struct secretpool *pool, int nid)
 	spin_lock(&pcp->lock);
 	if (unlikely(!cpu_online(cpu)))
 		goto out;
+	/*
+	 * Pages of another node (another policy ran on this CPU, or keep_1g
+	 * served this CPU's node from elsewhere for a while) go back to
+	 * their regions rather than stay here, where nothing would take
+	 * them and their regions could never be given back.
+	 */
 	if (pcp->count && pcp->nid != nid)
-		goto out;
+		sp_pcp_drain_locked(pool, pcp);
 	if (!pcp->count) {
 		n = pool->nodes[nid];
 		spin_lock(&n->lock);
@@ -2024,84 +2100,145 @@ static int sp_fallback_reason(int err)
 }
 
 /*
- * Try to grow node @nid and take a page of the new region.  On failure
- * *@reason says why (sp_fallback_reason()).
+ * Try to grow node @nid (splitting a 1G page of the direct map only if
+ * @may_split) and take a page of the new region.  On failure *@err is
+ * what __sp_pool_grow() said, or 0 if others took the new pages.
  */
 static struct page *sp_grow_and_take(struct secretpool *pool, int nid,
-				     gfp_t gfp, int *reason)
+				     gfp_t gfp, bool may_split, int *err)
 {
 	struct page *page;
-	int tries, err;
+	int tries;
 
 	/*
 	 * Other tasks may take the new region's pages before this one
 	 * does; grow again then, a few times, before moving on.
 	 */
 	for (tries = 0; tries < 3; tries++) {
-		err = __sp_pool_grow(pool, nid, gfp, 1);
-		if (err)
+		*err = __sp_pool_grow(pool, nid, gfp, 1, may_split);
+		if (*err)
 			break;
 		page = sp_node_take_one(pool, pool->nodes[nid]);
 		if (page)
 			return page;
 	}
-	*reason = sp_fallback_reason(err);
 	return NULL;
 }
 
 /*
- * Everything but this CPU's cache.  *@src says where the page came from;
- * without one, *@reason says why the wanted node could not grow.
+ * Whether node @n was found, less than SP_NEAR_HOLD ago, to be able to
+ * grow only by splitting a 1G page (see "Keeping 1G pages").
  */
-static struct page *sp_alloc_slow(struct secretpool *pool, int nid,
-				  const nodemask_t *nodemask, gfp_t gfp,
-				  int *src, int *reason)
+static bool sp_node_kept(struct sp_nodepool *n)
+{
+	return time_before(jiffies, READ_ONCE(n->kept_until));
+}
+
+/*
+ * The node that serves @n's allocations naming no node, or NUMA_NO_NODE:
+ * only while @n is kept and has no free page of its own (one that a named
+ * allocation's growth left, say, or that came back).
+ */
+static int sp_node_near(struct sp_nodepool *n)
+{
+	if (READ_ONCE(n->nr_free) || !sp_node_kept(n))
+		return NUMA_NO_NODE;
+	return READ_ONCE(n->near);
+}
+
+/*
+ * Another allowed node's page for an allocation on @nid: from their
+ * regions, then from a new region on one of them (one that splits no 1G
+ * page unless @may_split), nearest first.  Counted remote on @nid.
+ */
+static struct page *sp_alloc_remote(struct secretpool *pool, int nid,
+				    const nodemask_t *nodemask, gfp_t gfp,
+				    bool may_split)
 {
 	struct sp_fallback it;
 	struct page *page;
-	int other, ignored;
+	int other, err;
 
-	/* Some pages that came back to this node may be ready by now. */
-	sp_pool_recycle(pool, nid, NULL);
-	*src = SECRETPOOL_SRC_NODE;
-	page = sp_node_take_one(pool, pool->nodes[nid]);
-	if (page)
-		return page;
-
-	/*
-	 * The node first, as the page allocator would: another node's
-	 * pages only when this one cannot grow (no 2M block, max_regions,
-	 * or a caller that may not sleep).
-	 */
-	*src = SECRETPOOL_SRC_GROW;
-	page = sp_grow_and_take(pool, nid, gfp, reason);
-	if (page)
-		return page;
-
-	*src = SECRETPOOL_SRC_REMOTE;
 	sp_fallback_start(&it, nid);
 	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
 		if (!sp_node_allowed(other, nodemask, gfp))
 			continue;
 		sp_pool_recycle(pool, other, NULL);
 		page = sp_node_take_one(pool, pool->nodes[other]);
-		if (page) {
-			atomic_long_inc(&pool->nodes[nid]->remote);
-			return page;
-		}
+		if (page)
+			goto found;
 	}
 
 	sp_fallback_start(&it, nid);
 	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
 		if (!sp_node_allowed(other, nodemask, gfp))
 			continue;
-		page = sp_grow_and_take(pool, other, gfp, &ignored);
-		if (page) {
-			atomic_long_inc(&pool->nodes[nid]->remote);
-			return page;
-		}
+		page = sp_grow_and_take(pool, other, gfp, may_split, &err);
+		if (page)
+			goto found;
 	}
 	return NULL;
+found:
+	atomic_long_inc(&pool->nodes[nid]->remote);
+	return page;
+}
+
+/*
+ * Everything but this CPU's cache.  With @keep, growths split no 1G page
+ * until no allowed node can grow otherwise (see "Keeping 1G pages").
+ * *@src says where the page came from; without one, *@reason says why
+ * the wanted node could not grow.
+ */
+static struct page *sp_alloc_slow(struct secretpool *pool, int nid,
+				  const nodemask_t *nodemask, gfp_t gfp,
+				  bool keep, int *src, int *reason)
+{
+	struct sp_nodepool *n = pool->nodes[nid];
+	bool kept = false;
+	struct page *page;
+	int err = -EXDEV;
+
+	/* Some pages that came back to this node may be ready by now. */
+	sp_pool_recycle(pool, nid, NULL);
+	*src = SECRETPOOL_SRC_NODE;
+	page = sp_node_take_one(pool, n);
+	if (page)
+		return page;
+
+	/*
+	 * The node first, as the page allocator would: another node's
+	 * pages only when this one cannot grow (no 2M block, max_regions,
+	 * or a caller that may not sleep; with @keep, a 1G split).  While
+	 * the node is kept, it is known to need one: not looked at again.
+	 */
+	*src = SECRETPOOL_SRC_GROW;
+	if (!keep || !sp_node_kept(n)) {
+		page = sp_grow_and_take(pool, nid, gfp, !keep, &err);
+		if (page)
+			return page;
+	}
+	kept = keep && sp_node_kept(n);
+	*reason = sp_fallback_reason(err);
+
+	*src = SECRETPOOL_SRC_REMOTE;
+	page = sp_alloc_remote(pool, nid, nodemask, gfp, !keep);
+	if (page) {
+		/* The CPU cache fills from there while the node is kept. */
+		if (kept)
+			WRITE_ONCE(n->near, page_to_nid(page));
+		return page;
+	}
+	if (!keep)
+		return NULL;
+
+	/* No node can grow without a split: this one splits first. */
+	*src = SECRETPOOL_SRC_GROW;
+	page = sp_grow_and_take(pool, nid, gfp, true, &err);
+	if (page)
+		return page;
+	*reason = sp_fallback_reason(err);
+	*src = SECRETPOOL_SRC_REMOTE;
+	return sp_alloc_remote(pool, nid, nodemask, gfp, true);
 }
 
 /* The first node an allocation for @nid may use, or NUMA_NO_NODE. */
@@ -2123,6 +2260,9 @@ static int sp_first_allowed(int nid, const nodemask_t *nodemask, gfp_t gfp)
  * sp_pool_alloc() - a zeroed page that is not in the direct map
  * @pool: the pool
  * @nid: the node to allocate on, or NUMA_NO_NODE for the current CPU's
+ *	(the caller names none: with keep_1g, another node's page is
+ *	taken rather than a 1G page of the direct map split, see
+ *	"Keeping 1G pages")
  * @nodemask: the nodes the allocation may use, or NULL for any node; the
  *	caller's cpuset narrows it further for __GFP_HARDWALL allocations
  * @gfp: allocation context; growing the pool needs one that may sleep
@@ -2141,8 +2281,9 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid,
 			   const nodemask_t *nodemask, gfp_t gfp)
 {
 	int src = SECRETPOOL_SRC_PCP, reason = SECRETPOOL_FB_RACED;
+	bool keep = nid == NUMA_NO_NODE && READ_ONCE(pool->params->keep_1g);
 	struct page *page = NULL;
-	int want;
+	int want, near;
 
 	if (nid == NUMA_NO_NODE || !node_state(nid, N_MEMORY))
 		nid = numa_mem_id();
@@ -2154,10 +2295,20 @@ struct page *sp_pool_alloc(struct secretpool *pool, int nid,
 		reason = SECRETPOOL_FB_FROZEN;
 	} else {
 		nid = want;
-		page = sp_pcp_alloc(pool, nid);
+		near = keep ? sp_node_near(pool->nodes[nid]) : NUMA_NO_NODE;
+		if (near != NUMA_NO_NODE && sp_node_allowed(near, nodemask, gfp)) {
+			/* From the CPU cache, filled from the node serving. */
+			page = sp_pcp_alloc(pool, near);
+			if (page) {
+				atomic_long_inc(&pool->nodes[nid]->remote);
+				src = SECRETPOOL_SRC_REMOTE;
+			}
+		} else {
+			page = sp_pcp_alloc(pool, nid);
+		}
 		if (!page)
-			page = sp_alloc_slow(pool, nid, nodemask, gfp, &src,
-					     &reason);
+			page = sp_alloc_slow(pool, nid, nodemask, gfp, keep,
+					     &src, &reason);
 	}
 	if (!page) {
 		atomic_long_inc(&pool->nodes[nid]->fallback);
@@ -2321,8 +2472,11 @@ static void sp_node_work(struct work_struct *work)
 		sp_pool_drain(pool, n->nid);
 		sp_pool_shrink(pool, n->nid, ULONG_MAX, 0);
 	} else if (READ_ONCE(n->nr_free) < low) {
-		while (READ_ONCE(n->nr_free) < low &&
-		       !__sp_pool_grow(pool, n->nid, GFP_KERNEL, low))
+		bool keep = READ_ONCE(p->keep_1g);
+
+		/* A node kept whole is not looked over again for a while. */
+		while (READ_ONCE(n->nr_free) < low && !(keep && sp_node_kept(n)) &&
+		       !__sp_pool_grow(pool, n->nid, GFP_KERNEL, low, !keep))
 			cond_resched();
 	} else {
 		unsigned long grown;
@@ -2518,6 +2672,7 @@ void sp_pool_stats(struct secretpool *pool, int nid,
 	st->recycled = atomic_long_read(&n->recycled);
 	st->retired = atomic_long_read(&n->retired);
 	st->packed = atomic_long_read(&n->packed);
+	st->kept_1g = atomic_long_read(&n->kept_1g);
 }
 
 /* Count one region's pages by walking it; false if its counts disagree. */
@@ -2706,6 +2861,7 @@ struct secretpool *sp_pool_create(const char *name,
 		return ERR_PTR(-ENOMEM);
 	pool->name = name;
 	pool->params = params;
+	pool->map_level = secretmem_direct_map_level;
 	xa_init(&pool->regions);
 
 	err = -ENOMEM;
@@ -2721,6 +2877,8 @@ struct secretpool *sp_pool_create(const char *name,
 			goto fail;
 		n->pool = pool;
 		n->nid = nid;
+		n->near = NUMA_NO_NODE;
+		n->kept_until = jiffies;
 		spin_lock_init(&n->lock);
 		for (g = 0; g < SP_NR_GROUPS; g++)
 			INIT_LIST_HEAD(&n->lists[g]);
@@ -2830,7 +2988,10 @@ void sp_pool_destroy(struct secretpool *pool)
 
 /**
  * secretpool_alloc_page() - a page for a secretmem file
- * @nid: the node the fault's memory policy prefers
+ * @nid: the node the fault's memory policy prefers, or NUMA_NO_NODE if it
+ *	names none (the default policy: the current CPU's node first; with
+ *	keep_1g, another node's page rather than a 1G split, see
+ *	sp_pool_alloc())
  * @nodemask: the nodes the policy allows, or NULL for any
  * @gfp: allocation context of the fault
  *

@@ -86,6 +86,10 @@ enum sp_group {
  * @pcp_batch: pages a per-CPU cache takes from its node when it is empty,
  *	and so the most it holds
  * @background: run the background worker and register a shrinker
+ * @keep_1g: an allocation whose memory policy names no node takes another
+ *	node's page rather than split a 1G page of the direct map to grow
+ *	its own node, and the background worker grows no node by such a
+ *	split (see "Keeping 1G pages" in mm/secretpool.c)
  */
 struct secretpool_params {
 	unsigned int low_watermark;
@@ -94,6 +98,7 @@ struct secretpool_params {
 	unsigned int pcp_high;
 	unsigned int pcp_batch;
 	bool background;
+	bool keep_1g;
 };
 
 /**
@@ -122,6 +127,8 @@ struct secretpool_params {
  *	SP_SPARSE_IN_USE of their pages in use (pinned by a few pages)
  * @packed: regions taken, ever, from a 1G range the node had split before
  *	(see "Packing" in mm/secretpool.c)
+ * @kept_1g: growths of the node declined, ever, because the block would
+ *	have split a 1G page of the direct map (keep_1g)
  */
 struct secretpool_stats {
 	unsigned long regions;
@@ -145,6 +152,7 @@ struct secretpool_stats {
 	unsigned long reserved_free;
 	unsigned long sparse;
 	unsigned long packed;
+	unsigned long kept_1g;
 };
 
 /* How many split 1G ranges a node remembers to grow in first. */
@@ -273,6 +281,13 @@ struct sp_block {
  * @shrink_work: gives back regions above the high watermark once the
  *	node has not grown for SP_SHRINK_HOLD
  * @last_grow: jiffies when the node last grew
+ * @kept_until: until then (jiffies), the node is known to grow only by
+ *	splitting a 1G page (keep_1g): neither allocations that name no
+ *	node nor the background worker try to grow it.  Set when such a
+ *	growth is declined, ended by any growth of the node.  A hint,
+ *	written and read without a lock
+ * @near: the node whose pages served this one's allocations that name no
+ *	node while it is kept; NUMA_NO_NODE if none.  A hint, as @kept_until
  * @recycle_delay: how long the worker waits before looking at pending
  *	pages that were not ready, in jiffies; doubles while none is
  * @grown: see struct secretpool_stats, as are the counters below
@@ -283,6 +298,7 @@ struct sp_block {
  * @recycled: see struct secretpool_stats
  * @retired: see struct secretpool_stats
  * @packed: see struct secretpool_stats
+ * @kept_1g: see struct secretpool_stats
  */
 struct sp_nodepool {
 	struct secretpool *pool;
@@ -308,6 +324,8 @@ struct sp_nodepool {
 	struct delayed_work work;
 	struct delayed_work shrink_work;
 	unsigned long last_grow;
+	unsigned long kept_until;
+	int near;
 	unsigned int recycle_delay;
 	atomic_long_t grown;
 	atomic_long_t released;
@@ -317,6 +335,7 @@ struct sp_nodepool {
 	atomic_long_t recycled;
 	atomic_long_t retired;
 	atomic_long_t packed;
+	atomic_long_t kept_1g;
 };
 
 /**
@@ -346,6 +365,9 @@ struct sp_pcp {
  * @cpuhp_registered: whether @cpuhp is
  * @frozen: a hibernation is being prepared or made: the pool neither
  *	grows nor serves (see sp_pool_freeze())
+ * @map_level: the direct-map level that placing regions goes by (whether
+ *	a block lies under a 1G page): secretmem_direct_map_level(); the
+ *	KUnit suite replaces it to make a node look mapped with 1G pages
  */
 struct secretpool {
 	const char *name;
@@ -358,6 +380,7 @@ struct secretpool {
 	struct hlist_node cpuhp;
 	bool cpuhp_registered;
 	bool frozen;
+	int (*map_level)(struct page *page);
 };
 
 /**

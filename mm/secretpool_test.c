@@ -931,6 +931,180 @@ static void sp_test_two_nodes(struct kunit *test)
 			SP_REGION_PAGES);
 }
 
+/* The nodes a keep_1g test makes look mapped with 1G pages only. */
+static nodemask_t sp_test_whole;
+/*
+ * The two nodes a keep_1g test allocates from (a machine may have more,
+ * and the nearest to the test's CPU need not be the one it picked).
+ */
+static nodemask_t sp_test_ab;
+
+static int sp_test_map_level(struct page *page)
+{
+	return node_isset(page_to_nid(page), sp_test_whole) ? SP_LEVEL_1G :
+							      SP_LEVEL_2M;
+}
+
+/*
+ * Keep this test's task on a CPU of a node with memory, in *@b, and find
+ * another node with memory, in *@a; sp_test_ab holds the two.  False (the
+ * test skipped) if there are not two such nodes.  The test's thread dies
+ * with the test, and its CPU affinity with it.
+ */
+static bool sp_test_pin_node(struct kunit *test, int *a, int *b)
+{
+	unsigned int cpu;
+	int nid;
+
+	if (num_node_state(N_MEMORY) < 2) {
+		kunit_skip(test, "needs two nodes with memory");
+		return false;
+	}
+	for_each_online_cpu(cpu) {
+		if (!node_state(cpu_to_node(cpu), N_MEMORY))
+			continue;
+		KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current, cpumask_of(cpu)), 0);
+		*b = cpu_to_node(cpu);
+		for_each_node_state(nid, N_MEMORY)
+			if (nid != *b)
+				break;
+		*a = nid;
+		nodes_clear(sp_test_ab);
+		node_set(*a, sp_test_ab);
+		node_set(*b, sp_test_ab);
+		KUNIT_ASSERT_EQ(test, numa_mem_id(), *b);
+		return true;
+	}
+	kunit_skip(test, "no online CPU on a node with memory");
+	return false;
+}
+
+/* A pool with keep_1g @keep, placing by sp_test_whole (set no node yet). */
+static struct sp_test *sp_test_keep_pool(struct kunit *test,
+					 unsigned int pcp_high, bool keep)
+{
+	struct sp_test *t = sp_test_pool(test, 0, pcp_high);
+
+	t->params.keep_1g = keep;
+	t->pool->map_level = sp_test_map_level;
+	nodes_clear(sp_test_whole);
+	return t;
+}
+
+/*
+ * keep_1g: an allocation that names no node, on a node that could only
+ * grow by splitting a 1G page, is served by another node that splits
+ * nothing (counted remote on the node, the declined growth kept_1g), and
+ * keeps being served from there through the CPU cache without looking
+ * over the node's memory again.  An allocation that names the node grows
+ * it; after that the node serves for itself, and the CPU cache does not
+ * keep the other node's pages.
+ */
+static void sp_test_keep_1g_remote(struct kunit *test)
+{
+	struct secretpool_stats st;
+	struct sp_test *t;
+	struct page *page;
+	unsigned int i;
+	int a, b;
+
+	if (!sp_test_pin_node(test, &a, &b))
+		return;
+	t = sp_test_keep_pool(test, 16, true);
+	node_set(b, sp_test_whole);
+
+	for (i = 0; i < 40; i++) {
+		page = sp_test_alloc_mask(test, NUMA_NO_NODE, &sp_test_ab,
+					  GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		KUNIT_EXPECT_EQ(test, page_to_nid(page), a);
+	}
+	st = sp_test_stats(test, b);
+	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
+	KUNIT_EXPECT_EQ(test, st.grown, 0UL);
+	KUNIT_EXPECT_EQ(test, st.remote, 40UL);
+	KUNIT_EXPECT_EQ(test, st.kept_1g, 1UL);
+	st = sp_test_stats(test, a);
+	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
+	KUNIT_EXPECT_EQ(test, st.kept_1g, 0UL);
+	KUNIT_EXPECT_EQ(test, st.remote, 0UL);
+
+	/* Named, the node grows: the placement was asked for. */
+	page = sp_test_alloc(test, b, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
+	page = sp_test_alloc_mask(test, NUMA_NO_NODE, &sp_test_ab,
+				  GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
+	st = sp_test_stats(test, b);
+	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
+	KUNIT_EXPECT_EQ(test, st.remote, 40UL);
+	KUNIT_EXPECT_EQ(test, st.kept_1g, 1UL);
+	/* The CPU cache gave a's pages back rather than keep them. */
+	st = sp_test_stats(test, a);
+	KUNIT_EXPECT_EQ(test, st.cached, 0UL);
+	KUNIT_EXPECT_EQ(test, st.free + st.in_use, (unsigned long)SP_REGION_PAGES);
+
+	sp_test_free_all(test);
+	sp_pool_drain(t->pool, a);
+	sp_pool_drain(t->pool, b);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, a, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, b, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+	KUNIT_EXPECT_EQ(test, set_cpus_allowed_ptr(current, cpu_possible_mask), 0);
+}
+
+/*
+ * keep_1g only defers a 1G split: when no node can grow without one, the
+ * allocation's own node splits.  Without keep_1g, it splits at once.
+ */
+static void sp_test_keep_1g_split_last(struct kunit *test)
+{
+	struct secretpool_stats st;
+	struct sp_test *t;
+	struct page *page;
+	int a, b;
+
+	if (!sp_test_pin_node(test, &a, &b))
+		return;
+	t = sp_test_keep_pool(test, 0, true);
+	node_set(a, sp_test_whole);
+	node_set(b, sp_test_whole);
+	page = sp_test_alloc_mask(test, NUMA_NO_NODE, &sp_test_ab,
+				  GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
+	st = sp_test_stats(test, b);
+	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
+	KUNIT_EXPECT_EQ(test, st.remote, 0UL);
+	KUNIT_EXPECT_EQ(test, st.kept_1g, 1UL);
+	st = sp_test_stats(test, a);
+	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
+	KUNIT_EXPECT_EQ(test, st.kept_1g, 1UL);
+	sp_test_free_all(test);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, b, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+	sp_pool_destroy(t->pool);
+
+	t = sp_test_keep_pool(test, 0, false);
+	node_set(b, sp_test_whole);
+	page = sp_test_alloc_mask(test, NUMA_NO_NODE, &sp_test_ab,
+				  GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
+	st = sp_test_stats(test, b);
+	KUNIT_EXPECT_EQ(test, st.remote, 0UL);
+	KUNIT_EXPECT_EQ(test, st.kept_1g, 0UL);
+	st = sp_test_stats(test, a);
+	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
+	sp_test_free_all(test);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, b, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+	KUNIT_EXPECT_EQ(test, set_cpus_allowed_ptr(current, cpu_possible_mask), 0);
+}
+
 /*
  * A nodemask is a limit: pages come from allowed nodes only, the pool
  * grows on allowed nodes only, and a request for a node outside the mask
@@ -1383,6 +1557,8 @@ static struct kunit_case secretpool_test_cases[] = {
 	KUNIT_CASE(sp_test_atomic_no_growth),
 	KUNIT_CASE(sp_test_freeze),
 	KUNIT_CASE(sp_test_two_nodes),
+	KUNIT_CASE(sp_test_keep_1g_remote),
+	KUNIT_CASE(sp_test_keep_1g_split_last),
 	KUNIT_CASE(sp_test_nodemask),
 	KUNIT_CASE(sp_test_packed),
 	KUNIT_CASE(sp_test_placement),
