@@ -40,6 +40,9 @@
 #define MPOL_BIND	2
 #define MPOL_INTERLEAVE	3
 #endif
+#ifndef MPOL_LOCAL
+#define MPOL_LOCAL	4
+#endif
 
 #define NPAGES		600	/* more than a 2M region's 512 pages */
 #define WARM_PAGES	64
@@ -370,6 +373,110 @@ static void expect_node1(struct __test_metadata *_metadata, long page,
 	       a0.remote - n0.remote, a1.remote - n1.remote);
 	EXPECT_LE(pl->pages, r->in_use) TH_LOG("the pool did not serve");
 	EXPECT_EQ(n0.grown, a0.grown) TH_LOG("node 0's pool grew");
+}
+
+/*
+ * Whether the direct map covers all of @node's memory with 1G pages, from
+ * the kernel's page-table dump; -1 if it cannot tell.
+ */
+static int node_mapped_1g(int node)
+{
+	struct dm_snapshot dm;
+	uint64_t lo, hi;
+	int whole;
+
+	if (node_span(node, &lo, &hi) || dm_snapshot_read(&dm))
+		return -1;
+	whole = dm_all_1g(&dm, lo, hi);
+	dm_snapshot_free(&dm);
+	return whole;
+}
+
+/*
+ * The default policy on a CPU of node 1 (this test runs first, before
+ * the tests that bind pages to node 1 and so make the pool split one of
+ * its 1G pages).  Without the pool, pages are local.  With it (keep_1g on,
+ * as by default), they are local unless node 1 could only grow by
+ * splitting a 1G page of the direct map, which the pool then declines
+ * (kept_1g), serving them from node 0 instead (remote): it must decline
+ * when the boot's 1G pages still cover all of node 1.  Either way nothing
+ * splits a 1G page while node 0 can grow without, as it can in the test
+ * guest (its memory lies below the PCI hole, mapped with 2M pages).
+ */
+TEST_F(numa, default_policy_node1_cpu)
+{
+	const struct placement pl = {
+		"default policy, CPU of node 1", -1, 0, false, NULL, NPAGES
+	};
+	struct pool_stats n1 = {}, a1 = {};
+	struct direct_map_state dm0, dm1;
+	int cpu1 = node_cpu(1), whole = -1;
+	struct placed r;
+	long long kept;
+
+	if (_metadata->skip)
+		return;
+	if (cpu1 < 0)
+		SKIP(return, "node 1 has no CPU");
+	if (pool_present()) {
+		pool_quiet(_metadata);
+		ASSERT_EQ(1, pool_get("keep_1g"));
+		ASSERT_EQ(0, pool_stats_row("1", &n1));
+		whole = node_mapped_1g(1);
+	}
+	direct_map_read(&dm0);
+	place(_metadata, &pl, self->page, cpu1, &r);
+	direct_map_read(&dm1);
+	EXPECT_EQ(0, r.unknown);
+	if (!variant->pool) {
+		EXPECT_EQ(NPAGES, r.on_node[1]);
+		return;
+	}
+	ASSERT_EQ(0, pool_stats_row("1", &a1));
+	kept = a1.kept_1g - n1.kept_1g;
+	TH_LOG("node 1 %s; kept_1g +%lld, remote +%lld, grown +%lld; level3 splits +%lld",
+	       whole < 0 ? "mapped as unknown" :
+	       whole ? "all under 1G pages" : "split before",
+	       kept, a1.remote - n1.remote, a1.grown - n1.grown,
+	       dm1.l3 - dm0.l3);
+	EXPECT_LE(NPAGES, r.in_use) TH_LOG("the pool did not serve");
+	EXPECT_EQ(dm0.l3, dm1.l3) TH_LOG("a 1G page was split");
+	if (whole == 1)
+		EXPECT_LT(0, kept) TH_LOG("node 1 grew by a split");
+	if (kept) {
+		EXPECT_EQ(NPAGES, r.on_node[0]);
+		EXPECT_EQ(NPAGES, a1.remote - n1.remote);
+		EXPECT_EQ(n1.grown, a1.grown);
+	} else {
+		EXPECT_EQ(NPAGES, r.on_node[1]);
+	}
+	EXPECT_POOL_EMPTY();
+}
+
+/*
+ * An explicit MPOL_LOCAL names the current node: on a CPU of node 1, every
+ * page is on node 1, whatever splitting its direct map costs.
+ */
+TEST_F(numa, local_node1_cpu)
+{
+	const struct placement pl = {
+		"local, CPU of node 1", MPOL_LOCAL, 0, false, NULL, NPAGES
+	};
+	int cpu1 = node_cpu(1);
+	struct placed r;
+
+	if (_metadata->skip)
+		return;
+	if (cpu1 < 0)
+		SKIP(return, "node 1 has no CPU");
+	if (pool_present())
+		pool_quiet(_metadata);
+	place(_metadata, &pl, self->page, cpu1, &r);
+	EXPECT_EQ(0, r.unknown);
+	EXPECT_EQ(NPAGES, r.on_node[1]);
+	if (variant->pool)
+		EXPECT_LE(NPAGES, r.in_use) TH_LOG("the pool did not serve");
+	EXPECT_POOL_EMPTY();
 }
 
 /* set_mempolicy(MPOL_BIND, {1}): every page on node 1. */

@@ -332,7 +332,7 @@ struct pool_stats {
 	long long regions, free, cached, pending, in_use, poisoned, empty;
 	long long unmap_2m, grown, released, grow_failed, remote, fallback;
 	long long recycled, retired, blocks, unmap_1g, resv_free, sparse;
-	long long packed;
+	long long packed, kept_1g;
 };
 
 /* A reserved block (1G) is this many regions (2M) and pages (4K). */
@@ -350,7 +350,7 @@ static inline long long *pool_stats_field(struct pool_stats *st,
 		SP_FIELD(released), SP_FIELD(grow_failed), SP_FIELD(remote),
 		SP_FIELD(fallback), SP_FIELD(recycled), SP_FIELD(retired),
 		SP_FIELD(blocks), SP_FIELD(unmap_1g), SP_FIELD(resv_free),
-		SP_FIELD(sparse), SP_FIELD(packed),
+		SP_FIELD(sparse), SP_FIELD(packed), SP_FIELD(kept_1g),
 #undef SP_FIELD
 		{ NULL, 0 }
 	};
@@ -500,6 +500,42 @@ static inline int settle_empty(struct pool_stats *st)
 } while (0)
 
 /*
+ * The page frames node @node's zones span, from /proc/zoneinfo, in
+ * [*@lo, *@hi); -1 if it has none.
+ */
+static inline int node_span(int node, uint64_t *lo, uint64_t *hi)
+{
+	long long start = -1, spanned = -1;
+	char line[256];
+	int cur = -1;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	*lo = UINT64_MAX;
+	*hi = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		int n;
+
+		if (sscanf(line, "Node %d, zone", &n) == 1) {
+			cur = n;
+			start = -1;
+			spanned = -1;
+		} else if (cur == node &&
+			   (sscanf(line, " spanned %lld", &spanned) == 1 ||
+			    sscanf(line, " start_pfn: %lld", &start) == 1) &&
+			   start >= 0 && spanned > 0) {
+			if ((uint64_t)start < *lo)
+				*lo = start;
+			if ((uint64_t)(start + spanned) > *hi)
+				*hi = start + spanned;
+		}
+	}
+	fclose(f);
+	return *hi > *lo ? 0 : -1;
+}
+
+/*
  * The node of a page frame, from the zones' spans in /proc/zoneinfo;
  * -1 if no zone spans it.
  */
@@ -542,6 +578,7 @@ static inline int pfn_node(uint64_t pfn)
 struct dm_range {
 	unsigned long long lo, hi;
 	bool present;
+	bool pud;	/* present, as 1G pages */
 };
 
 struct dm_snapshot {
@@ -570,7 +607,7 @@ static inline int dm_snapshot_read(struct dm_snapshot *s)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		char size[32], next[32];
+		char size[32], next[32], *last;
 
 		if (strstr(line, "---[")) {
 			if (in_dm)
@@ -598,6 +635,10 @@ static inline int dm_snapshot_read(struct dm_snapshot *s)
 				       !strcmp(next, "pud") ||
 				       !strcmp(next, "p4d") ||
 				       !strcmp(next, "pgd"));
+		line[strcspn(line, "\n")] = '\0';
+		last = strrchr(line, ' ');
+		s->r[s->n].pud = s->r[s->n].present && last &&
+				 !strcmp(last + 1, "pud");
 		s->n++;
 	}
 	fclose(f);
@@ -608,6 +649,28 @@ static inline int dm_snapshot_read(struct dm_snapshot *s)
 	/* The first page frame is not mapped: PAGE_OFFSET is 1G aligned. */
 	s->base = s->r[0].lo & ~((1ULL << 30) - 1);
 	return 0;
+}
+
+/*
+ * Whether the direct map covers page frames [@lo, @hi) with present 1G
+ * pages only.
+ */
+static inline bool dm_all_1g(const struct dm_snapshot *s, uint64_t lo,
+			     uint64_t hi)
+{
+	unsigned long long page = sysconf(_SC_PAGESIZE);
+	unsigned long long a = s->base + lo * page, b = s->base + hi * page;
+	bool covered = false;
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->r[i].hi <= a || s->r[i].lo >= b)
+			continue;
+		if (!s->r[i].pud)
+			return false;
+		covered = true;
+	}
+	return covered;
 }
 
 /* 1 mapped, 0 not mapped, -1 not in the dump (a hole). */
