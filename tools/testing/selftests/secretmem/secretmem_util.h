@@ -499,6 +499,18 @@ static inline int settle_empty(struct pool_stats *st)
 	}								\
 } while (0)
 
+/* The first CPU of @node, -1 if it has none. */
+static inline int node_cpu(int node)
+{
+	char path[128], buf[256];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist",
+		 node);
+	if (read_str(path, buf, sizeof(buf)) || buf[0] < '0' || buf[0] > '9')
+		return -1;
+	return atoi(buf);
+}
+
 /*
  * The page frames node @node's zones span, from /proc/zoneinfo, in
  * [*@lo, *@hi); -1 if it has none.
@@ -671,6 +683,23 @@ static inline bool dm_all_1g(const struct dm_snapshot *s, uint64_t lo,
 		covered = true;
 	}
 	return covered;
+}
+
+/*
+ * Whether the direct map covers all of @node's memory with 1G pages, from
+ * the kernel's page-table dump; -1 if it cannot tell.
+ */
+static inline int node_mapped_1g(int node)
+{
+	struct dm_snapshot dm;
+	uint64_t lo, hi;
+	int whole;
+
+	if (node_span(node, &lo, &hi) || dm_snapshot_read(&dm))
+		return -1;
+	whole = dm_all_1g(&dm, lo, hi);
+	dm_snapshot_free(&dm);
+	return whole;
 }
 
 /* 1 mapped, 0 not mapped, -1 not in the dump (a hole). */
