@@ -165,10 +165,13 @@
  * pending pages under the node's lock, starting where the previous pass
  * stopped, and makes at most SP_RECYCLE_BATCH of them free, zeroing
  * outside the lock.  The fault path does one pass; the background worker
- * repeats passes with cond_resched() in between.  While pending pages stay
- * busy, the worker waits twice as long each time (up to
- * SP_RECYCLE_DELAY_MAX) and drains the LRU batches of every CPU, which may
- * hold the last references.
+ * repeats passes with cond_resched() in between, and while many pages are
+ * pending (SP_RECYCLE_HELP_AT) it has a second work item do the same
+ * beside it, so that a node whose pages many CPUs free is zeroed on more
+ * than one CPU; passes take disjoint batches under the node's lock.
+ * While pending pages stay busy, the worker waits twice as long each time
+ * (up to SP_RECYCLE_DELAY_MAX) and drains the LRU batches of every CPU,
+ * which may hold the last references.
  *
  * Memory policy, cpusets, CPU hotplug, hibernation
  * ------------------------------------------------
@@ -1055,7 +1058,11 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	return 0;
 
 keep_1g:
-	/* Neither faults nor the worker look again for a while. */
+	/*
+	 * Neither faults nor the worker look again for a while; the node
+	 * that serves meanwhile is the one the next fault finds.
+	 */
+	WRITE_ONCE(n->near, NUMA_NO_NODE);
 	WRITE_ONCE(n->kept_until, jiffies + SP_NEAR_HOLD);
 	atomic_long_inc(&n->kept_1g);
 	kfree(r);
@@ -2387,6 +2394,7 @@ int sp_pool_freeze(struct secretpool *pool)
 		/* A worker that saw the pool thawed may be shrinking it. */
 		flush_delayed_work(&pool->nodes[nid]->work);
 		flush_delayed_work(&pool->nodes[nid]->shrink_work);
+		flush_work(&pool->nodes[nid]->help_work);
 	}
 	/* LRU batches may hold the last other references to pending pages. */
 	lru_add_drain_all();
@@ -2450,6 +2458,18 @@ void sp_pool_thaw(struct secretpool *pool)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * A node's second recycler (see SP_RECYCLE_HELP_AT): passes over the pages
+ * pending now, beside the node's work, each taking batches of its own.
+ */
+static void sp_node_help_work(struct work_struct *work)
+{
+	struct sp_nodepool *n = container_of(work, struct sp_nodepool,
+					     help_work);
+
+	sp_node_recycle_all(n->pool, n->nid);
+}
+
 static void sp_node_work(struct work_struct *work)
 {
 	struct sp_nodepool *n = container_of(to_delayed_work(work), struct sp_nodepool,
@@ -2463,6 +2483,8 @@ static void sp_node_work(struct work_struct *work)
 	unsigned long done;
 	unsigned int delay;
 
+	if (READ_ONCE(n->nr_pending) >= SP_RECYCLE_HELP_AT)
+		queue_work(system_unbound_wq, &n->help_work);
 	done = sp_node_recycle_all(pool, n->nid);
 
 	if (READ_ONCE(pool->frozen)) {
@@ -2527,6 +2549,7 @@ void sp_pool_empty(struct secretpool *pool)
 	for_each_node(nid) {
 		cancel_delayed_work_sync(&pool->nodes[nid]->work);
 		cancel_delayed_work_sync(&pool->nodes[nid]->shrink_work);
+		flush_work(&pool->nodes[nid]->help_work);
 		sp_node_recycle_all(pool, nid);
 	}
 	sp_pool_drain(pool, NUMA_NO_NODE);
@@ -2888,6 +2911,7 @@ struct secretpool *sp_pool_create(const char *name,
 		mutex_init(&n->grow_lock);
 		INIT_DELAYED_WORK(&n->work, sp_node_work);
 		INIT_DELAYED_WORK(&n->shrink_work, sp_node_shrink_work);
+		INIT_WORK(&n->help_work, sp_node_help_work);
 		n->recycle_delay = SP_RECYCLE_DELAY;
 		n->last_grow = jiffies - SP_SHRINK_HOLD;
 		pool->nodes[nid] = n;
@@ -2953,6 +2977,7 @@ void sp_pool_destroy(struct secretpool *pool)
 			if (pool->nodes[nid]) {
 				cancel_delayed_work_sync(&pool->nodes[nid]->work);
 				cancel_delayed_work_sync(&pool->nodes[nid]->shrink_work);
+				cancel_work_sync(&pool->nodes[nid]->help_work);
 			}
 	}
 
