@@ -1023,7 +1023,8 @@ static void sp_test_keep_1g_remote(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
 	KUNIT_EXPECT_EQ(test, st.grown, 0UL);
 	KUNIT_EXPECT_EQ(test, st.remote, 40UL);
-	KUNIT_EXPECT_EQ(test, st.kept_1g, 1UL);
+	/* Once, or again if the hold ran out under a slow emulator. */
+	KUNIT_EXPECT_GE(test, st.kept_1g, 1UL);
 	st = sp_test_stats(test, a);
 	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
 	KUNIT_EXPECT_EQ(test, st.kept_1g, 0UL);
@@ -1040,7 +1041,7 @@ static void sp_test_keep_1g_remote(struct kunit *test)
 	st = sp_test_stats(test, b);
 	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
 	KUNIT_EXPECT_EQ(test, st.remote, 40UL);
-	KUNIT_EXPECT_EQ(test, st.kept_1g, 1UL);
+	KUNIT_EXPECT_GE(test, st.kept_1g, 1UL);
 	/* The CPU cache gave a's pages back rather than keep them. */
 	st = sp_test_stats(test, a);
 	KUNIT_EXPECT_EQ(test, st.cached, 0UL);

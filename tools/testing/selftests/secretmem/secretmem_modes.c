@@ -27,6 +27,14 @@
 #include "../kselftest_harness.h"
 #include "secretmem_util.h"
 
+/*
+ * A guarantees case reads the kernel's page-table dump three times, each
+ * taking seconds in an emulated guest with debug options: more than the
+ * harness's default 30 s on a loaded host.
+ */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 180
+
 #define PTDUMP	"/sys/kernel/debug/page_tables/current_kernel"
 #define PAGES	16
 
