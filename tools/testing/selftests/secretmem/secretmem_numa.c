@@ -296,7 +296,7 @@ static void pool_quiet(struct __test_metadata *_metadata)
 			return;
 	}
 	ASSERT_EQ(0, b.regions)
-		TH_LOG("the pool does not stay empty: %lld in use, %lld pending, %lld cached, grown %lld -> %lld",
+		TH_LOG("not empty: in use %lld, pending %lld, cached %lld; grown %lld, %lld",
 		       b.in_use, b.pending, b.cached, a.grown, b.grown);
 	ASSERT_EQ(a.grown, b.grown) TH_LOG("the pool keeps growing");
 }
