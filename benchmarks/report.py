@@ -757,12 +757,14 @@ def t_targets(rows):
         return None
     return Table('targets', 'Figures to reach (issue 11), read off the tables below',
                  ['figure', 'measured', 'target', 'met'], body,
-                 'The pool\'s layout differs from the boot layout by the 1G pages its regions '
-                 'split into 2M entries (one on each node whose memory the boot maps with 1G '
-                 'pages: in the 4 GiB guest node 1 only, as node 0 lies below the PCI hole and '
-                 'is mapped with 2M pages) and by its regions, which are not present; the '
-                 'per-page path\'s 4K splits are what makes the stock and upstream layouts '
-                 'cost more.  The reserve layout (8 GiB, secretpool.reserve=1G, fresh memory) '
+                 'The pool\'s layout differs from the boot layout by its regions, which are '
+                 'not present, and by any 1G page its regions split into 2M entries.  In the '
+                 '4 GiB guest node 0 lies below the PCI hole and is mapped with 2M pages, node 1 '
+                 'with two 1G pages; with secretpool.keep_1g (the default) the pool serves '
+                 'default-policy faults on node 1\'s CPU from node 0 rather than split one of '
+                 'them (the longlived rows\' level-3 splits say whether it did).  The per-page '
+                 'path\'s 4K splits are what makes the stock and upstream layouts cost more.  '
+                 'The reserve layout (8 GiB, secretpool.reserve=1G, fresh memory) '
                  'serves the secrets from 1G blocks that left the direct map at boot as whole '
                  '1G entries, before the boot layout was taken: it splits nothing, and the '
                  'kernel does not reach into those blocks through the direct map (no access '
