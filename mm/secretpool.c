@@ -165,13 +165,10 @@
  * pending pages under the node's lock, starting where the previous pass
  * stopped, and makes at most SP_RECYCLE_BATCH of them free, zeroing
  * outside the lock.  The fault path does one pass; the background worker
- * repeats passes with cond_resched() in between, and while many pages are
- * pending (SP_RECYCLE_HELP_AT) it has a second work item do the same
- * beside it, so that a node whose pages many CPUs free is zeroed on more
- * than one CPU; passes take disjoint batches under the node's lock.
- * While pending pages stay busy, the worker waits twice as long each time
- * (up to SP_RECYCLE_DELAY_MAX) and drains the LRU batches of every CPU,
- * which may hold the last references.
+ * repeats passes with cond_resched() in between.  While pending pages stay
+ * busy, the worker waits twice as long each time (up to
+ * SP_RECYCLE_DELAY_MAX) and drains the LRU batches of every CPU, which may
+ * hold the last references.
  *
  * Memory policy, cpusets, CPU hotplug, hibernation
  * ------------------------------------------------
@@ -2394,7 +2391,6 @@ int sp_pool_freeze(struct secretpool *pool)
 		/* A worker that saw the pool thawed may be shrinking it. */
 		flush_delayed_work(&pool->nodes[nid]->work);
 		flush_delayed_work(&pool->nodes[nid]->shrink_work);
-		flush_work(&pool->nodes[nid]->help_work);
 	}
 	/* LRU batches may hold the last other references to pending pages. */
 	lru_add_drain_all();
@@ -2458,18 +2454,6 @@ void sp_pool_thaw(struct secretpool *pool)
  * ---------------------------------------------------------------------
  */
 
-/*
- * A node's second recycler (see SP_RECYCLE_HELP_AT): passes over the pages
- * pending now, beside the node's work, each taking batches of its own.
- */
-static void sp_node_help_work(struct work_struct *work)
-{
-	struct sp_nodepool *n = container_of(work, struct sp_nodepool,
-					     help_work);
-
-	sp_node_recycle_all(n->pool, n->nid);
-}
-
 static void sp_node_work(struct work_struct *work)
 {
 	struct sp_nodepool *n = container_of(to_delayed_work(work), struct sp_nodepool,
@@ -2483,8 +2467,6 @@ static void sp_node_work(struct work_struct *work)
 	unsigned long done;
 	unsigned int delay;
 
-	if (READ_ONCE(n->nr_pending) >= SP_RECYCLE_HELP_AT)
-		queue_work(system_unbound_wq, &n->help_work);
 	done = sp_node_recycle_all(pool, n->nid);
 
 	if (READ_ONCE(pool->frozen)) {
@@ -2549,7 +2531,6 @@ void sp_pool_empty(struct secretpool *pool)
 	for_each_node(nid) {
 		cancel_delayed_work_sync(&pool->nodes[nid]->work);
 		cancel_delayed_work_sync(&pool->nodes[nid]->shrink_work);
-		flush_work(&pool->nodes[nid]->help_work);
 		sp_node_recycle_all(pool, nid);
 	}
 	sp_pool_drain(pool, NUMA_NO_NODE);
@@ -2911,7 +2892,6 @@ struct secretpool *sp_pool_create(const char *name,
 		mutex_init(&n->grow_lock);
 		INIT_DELAYED_WORK(&n->work, sp_node_work);
 		INIT_DELAYED_WORK(&n->shrink_work, sp_node_shrink_work);
-		INIT_WORK(&n->help_work, sp_node_help_work);
 		n->recycle_delay = SP_RECYCLE_DELAY;
 		n->last_grow = jiffies - SP_SHRINK_HOLD;
 		pool->nodes[nid] = n;
@@ -2977,7 +2957,6 @@ void sp_pool_destroy(struct secretpool *pool)
 			if (pool->nodes[nid]) {
 				cancel_delayed_work_sync(&pool->nodes[nid]->work);
 				cancel_delayed_work_sync(&pool->nodes[nid]->shrink_work);
-				cancel_work_sync(&pool->nodes[nid]->help_work);
 			}
 	}
 

@@ -280,8 +280,6 @@ struct sp_block {
  * @work: background recycling, growing and shrinking
  * @shrink_work: gives back regions above the high watermark once the
  *	node has not grown for SP_SHRINK_HOLD
- * @help_work: a second recycler, queued by @work while SP_RECYCLE_HELP_AT
- *	or more pages are pending; grows and gives back nothing
  * @last_grow: jiffies when the node last grew
  * @kept_until: until then (jiffies), the node is known to grow only by
  *	splitting a 1G page (keep_1g): neither allocations that name no
@@ -325,7 +323,6 @@ struct sp_nodepool {
 	unsigned int nr_split;
 	struct delayed_work work;
 	struct delayed_work shrink_work;
-	struct work_struct help_work;
 	unsigned long last_grow;
 	unsigned long kept_until;
 	int near;
@@ -481,12 +478,6 @@ static inline void sp_debugfs_init(void)
 #define SP_RECYCLE_SCAN		64
 /* Most pending pages one call of sp_pool_recycle() makes free. */
 #define SP_RECYCLE_BATCH	16
-/*
- * Pages pending on a node past which its work takes a second recycler
- * (sp_nodepool.help_work): one worker zeroes on one CPU, and one node may
- * hold the freed pages of many (keep_1g sends other nodes' CPUs to it).
- */
-#define SP_RECYCLE_HELP_AT	(4 * SP_RECYCLE_BATCH)
 
 #if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
 void sp_page_fill(struct page *page, u8 byte);
