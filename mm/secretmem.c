@@ -275,14 +275,20 @@ static void secretmem_unaccount_pages(struct secretmem_inode_state *state,
 /*
  * A zeroed folio from the page allocator for the per-page path, one that
  * the kernel image's mapping does not cover (secretmem_page_aliased()):
- * such pages are held while the next is taken, then freed.
+ * such pages are held while the next is taken, then freed.  All of them:
+ * a bound on the pages held made the fault fail with VM_FAULT_OOM, which
+ * the fault handler retries for ever, and each retry freed the held pages
+ * to the front of the per-CPU lists and got them back at once (seen in
+ * aged memory, where the image's freed pages were all this CPU had).  The
+ * image's freed pages are few (init memory and section gaps, a few MB),
+ * so the loop ends.
  */
 static struct folio *secretmem_alloc_folio(struct vm_area_struct *vma,
 					   unsigned long addr, gfp_t gfp,
 					   int nid, nodemask_t *nodemask)
 {
-	struct folio *folio, *held[4];
-	unsigned int n = 0;
+	struct folio *folio, *f, *tmp;
+	LIST_HEAD(held);
 
 	for (;;) {
 		if (vma)
@@ -294,15 +300,13 @@ static struct folio *secretmem_alloc_folio(struct vm_area_struct *vma,
 					      numa_node_id() : nid, nodemask);
 		if (!folio || !secretmem_page_aliased(&folio->page, 1))
 			break;
-		if (n == ARRAY_SIZE(held)) {
-			folio_put(folio);
-			folio = NULL;
-			break;
-		}
-		held[n++] = folio;
+		/* A new folio: its lru belongs to nobody yet. */
+		list_add(&folio->lru, &held);
 	}
-	while (n)
-		folio_put(held[--n]);
+	list_for_each_entry_safe(f, tmp, &held, lru) {
+		list_del(&f->lru);
+		folio_put(f);
+	}
 	return folio;
 }
 
