@@ -94,6 +94,35 @@ static int node_of(uint64_t pfn)
 	return last_node;
 }
 
+/* The first CPU of @node, -1 if it has none. */
+static int node_cpu(int node)
+{
+	char path[128], buf[256];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist",
+		 node);
+	if (read_str(path, buf, sizeof(buf)) || buf[0] < '0' || buf[0] > '9')
+		return -1;
+	return atoi(buf);
+}
+
+/*
+ * Whether the direct map covers all of @node's memory with 1G pages, from
+ * the kernel's page-table dump; -1 if it cannot tell.
+ */
+static int node_mapped_1g(int node)
+{
+	struct dm_snapshot dm;
+	uint64_t lo, hi;
+	int whole;
+
+	if (node_span(node, &lo, &hi) || dm_snapshot_read(&dm))
+		return -1;
+	whole = dm_all_1g(&dm, lo, hi);
+	dm_snapshot_free(&dm);
+	return whole;
+}
+
 static void read_mems(char *out, size_t size)
 {
 	char line[256];

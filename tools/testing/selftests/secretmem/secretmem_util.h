@@ -499,16 +499,29 @@ static inline int settle_empty(struct pool_stats *st)
 	}								\
 } while (0)
 
-/* The first CPU of @node, -1 if it has none. */
-static inline int node_cpu(int node)
+/*
+ * The next zone of /proc/zoneinfo (opened as @f) that spans page frames:
+ * its node in *@node and its frames in [*@lo, *@hi).  False at the end.
+ */
+static inline bool zoneinfo_next(FILE *f, int *node, uint64_t *lo,
+				 uint64_t *hi)
 {
-	char path[128], buf[256];
+	long long start = -1, spanned = -1;
+	char line[256];
 
-	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist",
-		 node);
-	if (read_str(path, buf, sizeof(buf)) || buf[0] < '0' || buf[0] > '9')
-		return -1;
-	return atoi(buf);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %d, zone", node) == 1) {
+			start = -1;
+			spanned = -1;
+		} else if ((sscanf(line, " spanned %lld", &spanned) == 1 ||
+			    sscanf(line, " start_pfn: %lld", &start) == 1) &&
+			   start >= 0 && spanned > 0) {
+			*lo = start;
+			*hi = start + spanned;
+			return true;
+		}
+	}
+	return false;
 }
 
 /*
@@ -517,31 +530,21 @@ static inline int node_cpu(int node)
  */
 static inline int node_span(int node, uint64_t *lo, uint64_t *hi)
 {
-	long long start = -1, spanned = -1;
-	char line[256];
-	int cur = -1;
+	uint64_t zlo, zhi;
+	int n;
 	FILE *f = fopen("/proc/zoneinfo", "r");
 
 	*lo = UINT64_MAX;
 	*hi = 0;
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		int n;
-
-		if (sscanf(line, "Node %d, zone", &n) == 1) {
-			cur = n;
-			start = -1;
-			spanned = -1;
-		} else if (cur == node &&
-			   (sscanf(line, " spanned %lld", &spanned) == 1 ||
-			    sscanf(line, " start_pfn: %lld", &start) == 1) &&
-			   start >= 0 && spanned > 0) {
-			if ((uint64_t)start < *lo)
-				*lo = start;
-			if ((uint64_t)(start + spanned) > *hi)
-				*hi = start + spanned;
-		}
+	while (zoneinfo_next(f, &n, &zlo, &zhi)) {
+		if (n != node)
+			continue;
+		if (zlo < *lo)
+			*lo = zlo;
+		if (zhi > *hi)
+			*hi = zhi;
 	}
 	fclose(f);
 	return *hi > *lo ? 0 : -1;
@@ -553,28 +556,15 @@ static inline int node_span(int node, uint64_t *lo, uint64_t *hi)
  */
 static inline int pfn_node(uint64_t pfn)
 {
-	long long start = -1, spanned = -1;
-	int node = -1, found = -1;
-	char line[256];
+	uint64_t lo, hi;
+	int node, found = -1;
 	FILE *f = fopen("/proc/zoneinfo", "r");
 
 	if (!f)
 		return -1;
-	while (found < 0 && fgets(line, sizeof(line), f)) {
-		int n;
-
-		if (sscanf(line, "Node %d, zone", &n) == 1) {
-			node = n;
-			start = -1;
-			spanned = -1;
-		} else if (sscanf(line, " spanned %lld", &spanned) == 1 ||
-			   sscanf(line, " start_pfn: %lld", &start) == 1) {
-			if (start >= 0 && spanned > 0 &&
-			    pfn >= (uint64_t)start &&
-			    pfn < (uint64_t)(start + spanned))
-				found = node;
-		}
-	}
+	while (found < 0 && zoneinfo_next(f, &node, &lo, &hi))
+		if (pfn >= lo && pfn < hi)
+			found = node;
 	fclose(f);
 	return found;
 }
@@ -683,23 +673,6 @@ static inline bool dm_all_1g(const struct dm_snapshot *s, uint64_t lo,
 		covered = true;
 	}
 	return covered;
-}
-
-/*
- * Whether the direct map covers all of @node's memory with 1G pages, from
- * the kernel's page-table dump; -1 if it cannot tell.
- */
-static inline int node_mapped_1g(int node)
-{
-	struct dm_snapshot dm;
-	uint64_t lo, hi;
-	int whole;
-
-	if (node_span(node, &lo, &hi) || dm_snapshot_read(&dm))
-		return -1;
-	whole = dm_all_1g(&dm, lo, hi);
-	dm_snapshot_free(&dm);
-	return whole;
 }
 
 /* 1 mapped, 0 not mapped, -1 not in the dump (a hole). */
