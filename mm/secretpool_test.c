@@ -979,6 +979,19 @@ static bool sp_test_pin_node(struct kunit *test, int *a, int *b)
 	return false;
 }
 
+/*
+ * An allocation that names no node, within sp_test_ab: it must succeed and
+ * come from node @nid.
+ */
+static void sp_test_alloc_default(struct kunit *test, int nid)
+{
+	struct page *page = sp_test_alloc_mask(test, NUMA_NO_NODE, &sp_test_ab,
+					       GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, page_to_nid(page), nid);
+}
+
 /* A pool with keep_1g @keep, placing by sp_test_whole (set no node yet). */
 static struct sp_test *sp_test_keep_pool(struct kunit *test,
 					 unsigned int pcp_high, bool keep)
@@ -1013,12 +1026,8 @@ static void sp_test_keep_1g_remote(struct kunit *test)
 	t = sp_test_keep_pool(test, 16, true);
 	node_set(b, sp_test_whole);
 
-	for (i = 0; i < 40; i++) {
-		page = sp_test_alloc_mask(test, NUMA_NO_NODE, &sp_test_ab,
-					  GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, page);
-		KUNIT_EXPECT_EQ(test, page_to_nid(page), a);
-	}
+	for (i = 0; i < 40; i++)
+		sp_test_alloc_default(test, a);
 	st = sp_test_stats(test, b);
 	KUNIT_EXPECT_EQ(test, st.regions, 0UL);
 	KUNIT_EXPECT_EQ(test, st.grown, 0UL);
@@ -1034,10 +1043,7 @@ static void sp_test_keep_1g_remote(struct kunit *test)
 	page = sp_test_alloc(test, b, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
-	page = sp_test_alloc_mask(test, NUMA_NO_NODE, &sp_test_ab,
-				  GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
+	sp_test_alloc_default(test, b);
 	st = sp_test_stats(test, b);
 	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
 	KUNIT_EXPECT_EQ(test, st.remote, 40UL);
@@ -1065,7 +1071,6 @@ static void sp_test_keep_1g_split_last(struct kunit *test)
 {
 	struct secretpool_stats st;
 	struct sp_test *t;
-	struct page *page;
 	int a, b;
 
 	if (!sp_test_pin_node(test, &a, &b))
@@ -1073,10 +1078,7 @@ static void sp_test_keep_1g_split_last(struct kunit *test)
 	t = sp_test_keep_pool(test, 0, true);
 	node_set(a, sp_test_whole);
 	node_set(b, sp_test_whole);
-	page = sp_test_alloc_mask(test, NUMA_NO_NODE, &sp_test_ab,
-				  GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
+	sp_test_alloc_default(test, b);
 	st = sp_test_stats(test, b);
 	KUNIT_EXPECT_EQ(test, st.regions, 1UL);
 	KUNIT_EXPECT_EQ(test, st.remote, 0UL);
@@ -1091,10 +1093,7 @@ static void sp_test_keep_1g_split_last(struct kunit *test)
 
 	t = sp_test_keep_pool(test, 0, false);
 	node_set(b, sp_test_whole);
-	page = sp_test_alloc_mask(test, NUMA_NO_NODE, &sp_test_ab,
-				  GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	KUNIT_EXPECT_EQ(test, page_to_nid(page), b);
+	sp_test_alloc_default(test, b);
 	st = sp_test_stats(test, b);
 	KUNIT_EXPECT_EQ(test, st.remote, 0UL);
 	KUNIT_EXPECT_EQ(test, st.kept_1g, 0UL);
