@@ -275,13 +275,9 @@ static void secretmem_unaccount_pages(struct secretmem_inode_state *state,
 /*
  * A zeroed folio from the page allocator for the per-page path, one that
  * the kernel image's mapping does not cover (secretmem_page_aliased()):
- * such pages are held while the next is taken, then freed.  All of them:
- * a bound on the pages held made the fault fail with VM_FAULT_OOM, which
- * the fault handler retries for ever, and each retry freed the held pages
- * to the front of the per-CPU lists and got them back at once (seen in
- * aged memory, where the image's freed pages were all this CPU had).  The
- * image's freed pages are few (init memory and section gaps, a few MB),
- * so the loop ends.
+ * such pages are held while the next is taken, then freed.  Every one of
+ * them is held: freed early, the allocator hands the same ones back.  They
+ * are few (init memory and section gaps), so the loop ends.
  */
 static struct folio *secretmem_alloc_folio(struct vm_area_struct *vma,
 					   unsigned long addr, gfp_t gfp,
