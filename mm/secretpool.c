@@ -87,11 +87,12 @@
  * A free page in the pool, whether on a region's free list or in a CPU
  * cache, is always zero.  New regions are zeroed before they leave the
  * direct map (__GFP_ZERO).  A page that comes back is zeroed before it is
- * put on a free list, through a per-CPU one-page window in vmalloc space
- * (sp_window) that is mapped, used and unmapped with preemption off and
- * flushed from the local TLB only: the page never goes back into the direct
- * map.  Pages given back to the buddy allocator are therefore zero, and no
- * byte of one owner reaches the next.
+ * put on a free list, through a per-CPU window in vmalloc space
+ * (sp_window, one slot per page of a recycling batch) that is mapped, used
+ * and unmapped with preemption off and flushed from the local TLB only,
+ * once per batch: the page never goes back into the direct map.  Pages
+ * given back to the buddy allocator are therefore zero, and no byte of one
+ * owner reaches the next.
  *
  * /proc/kcore reads vmalloc space through vread(), which in 6.1 finds the
  * page behind a vmalloc address and copies from its direct-map alias.  For
@@ -134,7 +135,7 @@
  *          LRU, so that it is never both secret and outside the dump
  *          filters), taken off the LRU, uncharged from its memcg, its flags
  *          are cleared (atomically: a memory error may set PG_hwpoison at
- *          any time, and with the refcount frozen: see sp_page_recycle())
+ *          any time, and with the refcount frozen: see sp_batch_recycle())
  *          and it is free again.
  * poisoned a page with PG_hwpoison, noticed when it is taken from a free
  *          list or CPU cache, given back, or recycled.  It is never handed
@@ -224,6 +225,7 @@
 #include <linux/cpuset.h>
 #include <linux/mmzone.h>
 #include <linux/memcontrol.h>
+#include <linux/mm_inline.h>
 #include <linux/moduleparam.h>
 #include <linux/nodemask.h>
 #include <linux/percpu.h>
@@ -346,9 +348,22 @@ static void sp_count(struct secretpool *pool, enum vm_event_item item,
  * ---------------------------------------------------------------------
  */
 
+/*
+ * SP_RECYCLE_BATCH slots: a recycling pass maps each page of its batch at a
+ * slot of its own and flushes them all at the end, once.
+ */
+#define SP_WINDOW_SLOTS		SP_RECYCLE_BATCH
+
+/*
+ * More slots than this are flushed from the local TLB as a whole rather
+ * than one by one: x86's own ceiling for flush_tlb_kernel_range()
+ * (tlb_single_page_flush_ceiling, Documentation/x86/tlb.rst).
+ */
+#define SP_WINDOW_FLUSH_ALL	33
+
 struct sp_window {
 	unsigned long addr;
-	pte_t *ptep;
+	pte_t *ptep[SP_WINDOW_SLOTS];
 };
 
 static DEFINE_PER_CPU(struct sp_window, sp_window);
@@ -357,15 +372,18 @@ static bool sp_window_ready;
 
 static int sp_window_pte(pte_t *ptep, unsigned long addr, void *data)
 {
-	*(pte_t **)data = ptep;
+	struct sp_window *w = data;
+
+	w->ptep[(addr - w->addr) >> PAGE_SHIFT] = ptep;
 	return 0;
 }
 
 /* Not inlined: /proc/vmallocinfo names the windows after this function. */
 static noinline int sp_window_init(void)
 {
+	const unsigned long size = SP_WINDOW_SLOTS * PAGE_SIZE;
 	struct vm_struct *area;
-	int cpu, err = 0;
+	int cpu, i, err = 0;
 
 	mutex_lock(&sp_window_mutex);
 	if (sp_window_ready)
@@ -373,25 +391,26 @@ static noinline int sp_window_init(void)
 
 	for_each_possible_cpu(cpu) {
 		struct sp_window *w = per_cpu_ptr(&sp_window, cpu);
-		pte_t *ptep = NULL;
 
-		if (w->ptep)
+		if (w->addr)
 			continue;
-		area = get_vm_area(PAGE_SIZE, VM_MAP);
+		area = get_vm_area(size, VM_MAP);
 		if (!area) {
 			err = -ENOMEM;
 			goto out;
 		}
-		/* Builds the page table for the address and hands back its PTE. */
-		err = apply_to_page_range(&init_mm, (unsigned long)area->addr,
-					  PAGE_SIZE, sp_window_pte, &ptep);
-		if (err || !ptep) {
+		/* Builds the page tables for the slots and notes their PTEs. */
+		w->addr = (unsigned long)area->addr;
+		err = apply_to_page_range(&init_mm, w->addr, size,
+					  sp_window_pte, w);
+		for (i = 0; !err && i < SP_WINDOW_SLOTS; i++)
+			if (!w->ptep[i])
+				err = -ENOMEM;
+		if (err) {
 			free_vm_area(area);
-			err = err ?: -ENOMEM;
+			memset(w, 0, sizeof(*w));
 			goto out;
 		}
-		w->addr = (unsigned long)area->addr;
-		w->ptep = ptep;
 	}
 	/* Pairs with secretpool_clear_page(): windows set up before seen. */
 	smp_store_release(&sp_window_ready, true);
@@ -400,41 +419,51 @@ out:
 	return err;
 }
 
-/* Map @page at this CPU's window.  Preemption must be off until unmapped. */
-static void *sp_window_map_prot(struct page *page, pgprot_t prot)
+/*
+ * Map @page at slot @slot of this CPU's window.  Preemption must be off
+ * until the slot is unmapped, and the slot must not be mapped already.
+ */
+static void *sp_window_map_prot(unsigned int slot, struct page *page,
+				pgprot_t prot)
 {
 	struct sp_window *w = this_cpu_ptr(&sp_window);
+	unsigned long addr = w->addr + slot * PAGE_SIZE;
 
-	set_pte_at(&init_mm, w->addr, w->ptep, mk_pte(page, prot));
-	return (void *)w->addr;
+	set_pte_at(&init_mm, addr, w->ptep[slot], mk_pte(page, prot));
+	return (void *)addr;
 }
 
-static void *sp_window_map(struct page *page)
+static void *sp_window_map(unsigned int slot, struct page *page)
 {
-	return sp_window_map_prot(page, PAGE_KERNEL);
+	return sp_window_map_prot(slot, page, PAGE_KERNEL);
 }
 
-static void sp_window_unmap(void)
+/* Unmap slots 0 to @nr - 1 of this CPU's window and flush them. */
+static void sp_window_unmap(unsigned int nr)
 {
 	struct sp_window *w = this_cpu_ptr(&sp_window);
+	unsigned int i;
 
-	pte_clear(&init_mm, w->addr, w->ptep);
-	/* Only this CPU ever used the address: a local flush is enough. */
+	for (i = 0; i < nr; i++)
+		pte_clear(&init_mm, w->addr + i * PAGE_SIZE, w->ptep[i]);
+	/* Only this CPU ever used the addresses: a local flush is enough. */
 #ifdef CONFIG_X86
-	flush_tlb_one_kernel(w->addr);
+	if (nr > SP_WINDOW_FLUSH_ALL) {
+		__flush_tlb_all();
+		return;
+	}
+	for (i = 0; i < nr; i++)
+		flush_tlb_one_kernel(w->addr + i * PAGE_SIZE);
 #else
-	flush_tlb_kernel_range(w->addr, w->addr + PAGE_SIZE);
+	flush_tlb_kernel_range(w->addr, w->addr + nr * PAGE_SIZE);
 #endif
 }
 
 static void sp_page_zero(struct page *page)
 {
-	void *addr;
-
 	preempt_disable();
-	addr = sp_window_map(page);
-	clear_page(addr);
-	sp_window_unmap();
+	clear_page(sp_window_map(0, page));
+	sp_window_unmap(1);
 	preempt_enable();
 }
 
@@ -445,9 +474,9 @@ void sp_page_fill(struct page *page, u8 byte)
 	void *addr;
 
 	preempt_disable();
-	addr = sp_window_map(page);
+	addr = sp_window_map(0, page);
 	memset(addr, byte, PAGE_SIZE);
-	sp_window_unmap();
+	sp_window_unmap(1);
 	preempt_enable();
 }
 
@@ -457,9 +486,9 @@ bool sp_page_is_filled(struct page *page, u8 byte)
 	void *addr;
 
 	preempt_disable();
-	addr = sp_window_map(page);
+	addr = sp_window_map(0, page);
 	ret = !memchr_inv(addr, byte, PAGE_SIZE);
-	sp_window_unmap();
+	sp_window_unmap(1);
 	preempt_enable();
 	return ret;
 }
@@ -1607,45 +1636,110 @@ static bool sp_page_off_lru(struct folio *folio)
 	return true;
 }
 
-/* Make a pending page free once only the pool's references are left. */
-static enum sp_verdict sp_page_recycle(struct page *page)
+/* The verdict on a pending page with PG_hwpoison. */
+static enum sp_verdict sp_page_recycle_poisoned(struct page *page)
 {
 	struct folio *folio = page_folio(page);
+	bool off;
 
-	if (unlikely(PageHWPoison(page))) {
-		bool off;
-
-		/*
-		 * Never zero a poisoned page or wait for its refcount:
-		 * memory_failure() keeps a reference to it for good.  The
-		 * page lock keeps memory_failure()'s own taking the page off
-		 * the LRU and uncharging it from running at the same time.
-		 */
-		if (!folio_trylock(folio))
-			return SP_NOT_READY;
-		off = sp_page_off_lru(folio);
-		if (off)
-			mem_cgroup_uncharge(folio);
-		folio_unlock(folio);
-		return off ? SP_POISONED : SP_NOT_READY;
-	}
-
-	if (page_ref_count(page) != SP_REFS_IDLE || PageLocked(page))
-		return SP_NOT_READY;
-	/* Zeroed while still on the LRU, where dump filters skip it. */
-	sp_page_zero(page);
 	/*
-	 * With the pool's references the page can always be got
-	 * speculatively (compaction, memory_failure() take one and then look
-	 * at the page, some lock it).  Freezing the count to zero keeps them
-	 * all out while the page's state is cleared, PG_locked included.
+	 * Never zero a poisoned page or wait for its refcount:
+	 * memory_failure() keeps a reference to it for good.  The page lock
+	 * keeps memory_failure()'s own taking the page off the LRU and
+	 * uncharging it from running at the same time.
 	 */
-	if (!sp_page_off_lru(folio) || !page_ref_freeze(page, SP_REFS_IDLE))
+	if (!folio_trylock(folio))
 		return SP_NOT_READY;
-	mem_cgroup_uncharge(folio);
-	sp_page_clear_state(page);
-	page_ref_unfreeze(page, SP_REFS_IDLE);
-	return SP_FREED;
+	off = sp_page_off_lru(folio);
+	if (off)
+		mem_cgroup_uncharge(folio);
+	folio_unlock(folio);
+	return off ? SP_POISONED : SP_NOT_READY;
+}
+
+/*
+ * Make the pending pages of @batch free that only the pool's references
+ * hold any more, and say in @verdict what became of each.
+ *
+ * In steps, each over the whole batch, so that the local TLB is flushed
+ * and the LRU lock taken once per batch rather than once per page:
+ *
+ *   1. a page nobody else holds or has locked is zeroed, still on the LRU
+ *      (see "Lifetime of a page"), through a slot of the window of its own;
+ *   2. the zeroed pages leave the LRU, under one lruvec lock as long as
+ *      they share one;
+ *   3. their refcounts are frozen to zero, which keeps out anyone who gets
+ *      a page speculatively (compaction, memory_failure(); some lock it)
+ *      while its memcg charge and its flags (PG_locked included) are
+ *      cleared; a page that somebody got meanwhile stays pending, zeroed,
+ *      and is looked at again.
+ *
+ * A poisoned page is never zeroed; it is dealt with on its own, after the
+ * lruvec lock is dropped (sp_page_recycle_poisoned() may take it).
+ */
+static void sp_batch_recycle(struct page **batch, u8 *verdict,
+			     unsigned int nr)
+{
+	struct lruvec *lruvec = NULL;
+	unsigned int i, slot = 0;
+	LIST_HEAD(uncharge);
+
+	preempt_disable();
+	for (i = 0; i < nr; i++) {
+		struct page *page = batch[i];
+
+		if (unlikely(PageHWPoison(page))) {
+			verdict[i] = SP_POISONED;
+			continue;
+		}
+		if (page_ref_count(page) != SP_REFS_IDLE || PageLocked(page)) {
+			verdict[i] = SP_NOT_READY;
+			continue;
+		}
+		clear_page(sp_window_map(slot++, page));
+		verdict[i] = SP_FREED;
+	}
+	sp_window_unmap(slot);
+	preempt_enable();
+
+	for (i = 0; i < nr; i++) {
+		struct folio *folio = page_folio(batch[i]);
+
+		/* Whoever clears PG_lru takes the folio off its LRU. */
+		if (verdict[i] != SP_FREED || !folio_test_clear_lru(folio))
+			continue;
+		lruvec = folio_lruvec_relock_irq(folio, lruvec);
+		lruvec_del_folio(lruvec, folio);
+	}
+	if (lruvec)
+		unlock_page_lruvec_irq(lruvec);
+
+	for (i = 0; i < nr; i++)
+		if (verdict[i] == SP_POISONED)
+			verdict[i] = sp_page_recycle_poisoned(batch[i]);
+
+	for (i = 0; i < nr; i++) {
+		struct page *page = batch[i];
+
+		if (verdict[i] != SP_FREED)
+			continue;
+		/*
+		 * Somebody who took the page off the LRU before us holds a
+		 * reference, so the freeze fails for them too.
+		 */
+		if (!page_ref_freeze(page, SP_REFS_IDLE)) {
+			verdict[i] = SP_NOT_READY;
+			continue;
+		}
+		list_add_tail(&page->lru, &uncharge);
+	}
+	mem_cgroup_uncharge_list(&uncharge);
+	for (i = 0; i < nr; i++) {
+		if (verdict[i] != SP_FREED)
+			continue;
+		sp_page_clear_state(batch[i]);
+		page_ref_unfreeze(batch[i], SP_REFS_IDLE);
+	}
 }
 
 /*
@@ -1736,8 +1830,8 @@ unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
 			     unsigned int *scanned)
 {
 	struct sp_nodepool *n = pool->nodes[nid];
-	enum sp_verdict verdict[SP_RECYCLE_BATCH];
 	struct page *batch[SP_RECYCLE_BATCH];
+	u8 verdict[SP_RECYCLE_BATCH];
 	unsigned int got, i, done = 0;
 
 	if (!READ_ONCE(n->nr_pending)) {
@@ -1747,8 +1841,7 @@ unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
 	}
 
 	got = sp_node_collect(n, batch, SP_RECYCLE_BATCH, scanned);
-	for (i = 0; i < got; i++)
-		verdict[i] = sp_page_recycle(batch[i]);
+	sp_batch_recycle(batch, verdict, got);
 
 	spin_lock(&n->lock);
 	for (i = 0; i < got; i++) {
@@ -3125,11 +3218,11 @@ void secretpool_flush_page(struct page *page, bool zero)
 	void *addr;
 
 	preempt_disable();
-	addr = sp_window_map_prot(page, PAGE_KERNEL_NOCACHE);
+	addr = sp_window_map_prot(0, page, PAGE_KERNEL_NOCACHE);
 	if (zero)
 		memset(addr, 0, PAGE_SIZE);
 	clflush_cache_range(addr, PAGE_SIZE);
-	sp_window_unmap();
+	sp_window_unmap(1);
 	preempt_enable();
 #endif
 }

@@ -475,9 +475,9 @@ static inline void sp_debugfs_init(void)
 #endif
 
 /* Most pending pages one call of sp_pool_recycle() looks at. */
-#define SP_RECYCLE_SCAN		64
+#define SP_RECYCLE_SCAN		128
 /* Most pending pages one call of sp_pool_recycle() makes free. */
-#define SP_RECYCLE_BATCH	16
+#define SP_RECYCLE_BATCH	64
 
 #if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
 void sp_page_fill(struct page *page, u8 byte);
