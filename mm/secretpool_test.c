@@ -519,6 +519,78 @@ static void sp_test_pending_stays_on_lru(struct kunit *test)
 }
 
 /*
+ * A recycling pass takes a whole batch of pages that left their files at
+ * once: each is zeroed through a window slot of its own, off its LRU and
+ * uncharged, its flags cleared.  A page somebody still holds in the middle
+ * of them is left as it was (on the LRU, not zeroed) and pending.
+ */
+static void sp_test_recycle_batch(struct kunit *test)
+{
+	const unsigned int nr = SP_RECYCLE_BATCH + 1, held = nr / 2;
+	struct sp_test *t = sp_test_pool(test, 0, 0);
+	int nid = first_memory_node;
+	struct secretpool_stats st;
+	struct page **pages;
+	unsigned int i;
+
+	pages = kunit_kcalloc(test, nr, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	for (i = 0; i < nr; i++) {
+		struct folio *folio;
+
+		pages[i] = sp_test_alloc(test, nid, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+		folio = page_folio(pages[i]);
+		sp_page_fill(pages[i], i + 1);
+		KUNIT_ASSERT_EQ(test, mem_cgroup_charge(folio, NULL,
+							GFP_KERNEL), 0);
+		if (!folio_test_set_mlocked(folio))
+			zone_stat_mod_folio(folio, NR_MLOCK, 1);
+		folio_add_lru(folio);
+	}
+	t->nr = 0;		/* from here on, "the page cache's" */
+	lru_add_drain();
+	for (i = 0; i < nr; i++) {
+		struct folio *folio = page_folio(pages[i]);
+
+		KUNIT_ASSERT_TRUE(test, folio_test_lru(folio));
+		if (i == held)
+			folio_get(folio);
+		KUNIT_ASSERT_TRUE(test, sp_pool_release_folio(t->pool, folio));
+		folio_put(folio);	/* the page cache's reference */
+	}
+
+	KUNIT_EXPECT_EQ(test, sp_pool_recycle(t->pool, nid, NULL),
+			(unsigned int)SP_RECYCLE_BATCH);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.pending, 1UL);
+	for (i = 0; i < nr; i++) {
+		struct folio *folio = page_folio(pages[i]);
+
+		if (i == held) {
+			KUNIT_EXPECT_TRUE(test, PageLRU(pages[i]));
+			KUNIT_EXPECT_TRUE(test, sp_page_is_filled(pages[i],
+								  i + 1));
+			continue;
+		}
+		KUNIT_EXPECT_FALSE(test, PageLRU(pages[i]));
+		KUNIT_EXPECT_FALSE(test, PageMlocked(pages[i]));
+		KUNIT_EXPECT_PTR_EQ(test, folio_memcg(folio), NULL);
+		KUNIT_EXPECT_EQ(test, page_ref_count(pages[i]), 2);
+		KUNIT_EXPECT_TRUE(test, sp_page_is_filled(pages[i], 0));
+	}
+
+	put_page(pages[held]);	/* the last other holder */
+	KUNIT_EXPECT_EQ(test, sp_pool_recycle(t->pool, nid, NULL), 1U);
+	KUNIT_EXPECT_FALSE(test, PageLRU(pages[held]));
+	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(pages[held], 0));
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.pending, 0UL);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+}
+
+/*
  * With the pool's reference, the refcount of a page in a file is never
  * what __remove_mapping() expects of a page only the page cache and its
  * caller hold, so it cannot freeze the refcount and free the page past
@@ -1547,6 +1619,7 @@ static struct kunit_case secretpool_test_cases[] = {
 	KUNIT_CASE(sp_test_zero_on_free),
 	KUNIT_CASE(sp_test_pending_waits),
 	KUNIT_CASE(sp_test_pending_stays_on_lru),
+	KUNIT_CASE(sp_test_recycle_batch),
 	KUNIT_CASE(sp_test_refcount_never_frozen),
 	KUNIT_CASE(sp_test_recycle_bounded),
 	KUNIT_CASE(sp_test_empty_region_released),
