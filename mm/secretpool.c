@@ -165,8 +165,9 @@
  * Recycling is bounded: one pass looks at no more than SP_RECYCLE_SCAN
  * pending pages under the node's lock, starting where the previous pass
  * stopped, and makes at most SP_RECYCLE_BATCH of them free, zeroing
- * outside the lock.  The fault path does one pass; the background worker
- * repeats passes with cond_resched() in between.  While pending pages stay
+ * outside the lock.  The fault path does one pass of at most
+ * SP_RECYCLE_FAULT_BATCH pages; the background worker repeats passes with
+ * cond_resched() in between.  While pending pages stay
  * busy, the worker waits twice as long each time (up to
  * SP_RECYCLE_DELAY_MAX) and drains the LRU batches of every CPU, which may
  * hold the last references.
@@ -356,8 +357,9 @@ static void sp_count(struct secretpool *pool, enum vm_event_item item,
 
 /*
  * More slots than this are flushed from the local TLB as a whole rather
- * than one by one: x86's own ceiling for flush_tlb_kernel_range()
- * (tlb_single_page_flush_ceiling, Documentation/x86/tlb.rst).
+ * than one by one: the default of x86's own ceiling for
+ * flush_tlb_kernel_range() (tlb_single_page_flush_ceiling, which debugfs
+ * can change at run time; Documentation/x86/tlb.rst).
  */
 #define SP_WINDOW_FLUSH_ALL	33
 
@@ -1657,6 +1659,11 @@ static enum sp_verdict sp_page_recycle_poisoned(struct page *page)
 	return off ? SP_POISONED : SP_NOT_READY;
 }
 
+#if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
+/* KUnit: what others do to a batch's pages between zeroing and freezing. */
+void (*sp_test_recycle_hook)(struct page **batch, unsigned int nr);
+#endif
+
 /*
  * Make the pending pages of @batch free that only the pool's references
  * hold any more, and say in @verdict what became of each.
@@ -1666,16 +1673,21 @@ static enum sp_verdict sp_page_recycle_poisoned(struct page *page)
  *
  *   1. a page nobody else holds or has locked is zeroed, still on the LRU
  *      (see "Lifetime of a page"), through a slot of the window of its own;
- *   2. the zeroed pages leave the LRU, under one lruvec lock as long as
- *      they share one;
- *   3. their refcounts are frozen to zero, which keeps out anyone who gets
- *      a page speculatively (compaction, memory_failure(); some lock it)
- *      while its memcg charge and its flags (PG_locked included) are
- *      cleared; a page that somebody got meanwhile stays pending, zeroed,
- *      and is looked at again.
+ *   2. its refcount is frozen to zero, which keeps out anyone who would
+ *      get the page speculatively (compaction, memory_failure(), an LRU
+ *      isolation; some lock it); a page somebody got since step 1 stays
+ *      pending, zeroed, and is looked at again;
+ *   3. the frozen pages leave the LRU, under one lruvec lock as long as
+ *      they share one.  Only after the freeze: before it, an isolation
+ *      could have cleared PG_lru, put the page back and dropped its
+ *      reference in between, and the page would be freed while on an LRU;
+ *   4. their memcg charges (one batch) and their flags (PG_locked
+ *      included) are cleared, and they are unfrozen.
  *
  * A poisoned page is never zeroed; it is dealt with on its own, after the
  * lruvec lock is dropped (sp_page_recycle_poisoned() may take it).
+ * Preemption is off while the batch is zeroed: up to SP_RECYCLE_BATCH
+ * clear_page() calls.
  */
 static void sp_batch_recycle(struct page **batch, u8 *verdict,
 			     unsigned int nr)
@@ -1699,40 +1711,32 @@ static void sp_batch_recycle(struct page **batch, u8 *verdict,
 		clear_page(sp_window_map(slot++, page));
 		verdict[i] = SP_FREED;
 	}
-	sp_window_unmap(slot);
+	if (slot)
+		sp_window_unmap(slot);
 	preempt_enable();
 
+#if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
+	if (sp_test_recycle_hook)
+		sp_test_recycle_hook(batch, nr);
+#endif
 	for (i = 0; i < nr; i++) {
 		struct folio *folio = page_folio(batch[i]);
 
-		/* Whoever clears PG_lru takes the folio off its LRU. */
-		if (verdict[i] != SP_FREED || !folio_test_clear_lru(folio))
-			continue;
-		lruvec = folio_lruvec_relock_irq(folio, lruvec);
-		lruvec_del_folio(lruvec, folio);
-	}
-	if (lruvec)
-		unlock_page_lruvec_irq(lruvec);
-
-	for (i = 0; i < nr; i++)
-		if (verdict[i] == SP_POISONED)
-			verdict[i] = sp_page_recycle_poisoned(batch[i]);
-
-	for (i = 0; i < nr; i++) {
-		struct page *page = batch[i];
-
 		if (verdict[i] != SP_FREED)
 			continue;
-		/*
-		 * Somebody who took the page off the LRU before us holds a
-		 * reference, so the freeze fails for them too.
-		 */
-		if (!page_ref_freeze(page, SP_REFS_IDLE)) {
+		if (!page_ref_freeze(batch[i], SP_REFS_IDLE)) {
 			verdict[i] = SP_NOT_READY;
 			continue;
 		}
-		list_add_tail(&page->lru, &uncharge);
+		/* Frozen: nobody else can isolate it, or have isolated it. */
+		if (folio_test_clear_lru(folio)) {
+			lruvec = folio_lruvec_relock_irq(folio, lruvec);
+			lruvec_del_folio(lruvec, folio);
+		}
+		list_add_tail(&folio->lru, &uncharge);
 	}
+	if (lruvec)
+		unlock_page_lruvec_irq(lruvec);
 	mem_cgroup_uncharge_list(&uncharge);
 	for (i = 0; i < nr; i++) {
 		if (verdict[i] != SP_FREED)
@@ -1740,6 +1744,10 @@ static void sp_batch_recycle(struct page **batch, u8 *verdict,
 		sp_page_clear_state(batch[i]);
 		page_ref_unfreeze(batch[i], SP_REFS_IDLE);
 	}
+
+	for (i = 0; i < nr; i++)
+		if (verdict[i] == SP_POISONED)
+			verdict[i] = sp_page_recycle_poisoned(batch[i]);
 }
 
 /*
@@ -1813,25 +1821,12 @@ static void sp_region_pend_locked(struct sp_nodepool *n, struct sp_region *r,
 		n->nr_pending++;
 }
 
-/**
- * sp_pool_recycle() - one bounded pass over a node's pending pages
- * @pool: the pool
- * @nid: the node
- * @scanned: if not NULL, set to the number of pending pages looked at
- *
- * Looks at no more than SP_RECYCLE_SCAN pending pages under the node's
- * lock and makes at most SP_RECYCLE_BATCH of them free (reset, zeroed, on
- * their regions' free lists) or poisoned; the others stay pending.  Does
- * not sleep.
- *
- * Return: the number of pages that stopped being pending.
- */
-unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
-			     unsigned int *scanned)
+/* One pass making at most @max pages free; @batch and @verdict hold @max. */
+static unsigned int __sp_pool_recycle(struct secretpool *pool, int nid,
+				      struct page **batch, u8 *verdict,
+				      unsigned int max, unsigned int *scanned)
 {
 	struct sp_nodepool *n = pool->nodes[nid];
-	struct page *batch[SP_RECYCLE_BATCH];
-	u8 verdict[SP_RECYCLE_BATCH];
 	unsigned int got, i, done = 0;
 
 	if (!READ_ONCE(n->nr_pending)) {
@@ -1840,7 +1835,7 @@ unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
 		return 0;
 	}
 
-	got = sp_node_collect(n, batch, SP_RECYCLE_BATCH, scanned);
+	got = sp_node_collect(n, batch, max, scanned);
 	sp_batch_recycle(batch, verdict, got);
 
 	spin_lock(&n->lock);
@@ -1872,6 +1867,42 @@ unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
 	trace_secretpool_recycle(pool->name, nid, got, done,
 				 READ_ONCE(n->nr_pending));
 	return done;
+}
+
+/**
+ * sp_pool_recycle() - one bounded pass over a node's pending pages
+ * @pool: the pool
+ * @nid: the node
+ * @scanned: if not NULL, set to the number of pending pages looked at
+ *
+ * Looks at no more than SP_RECYCLE_SCAN pending pages under the node's
+ * lock and makes at most SP_RECYCLE_BATCH of them free (reset, zeroed, on
+ * their regions' free lists) or poisoned; the others stay pending.  Does
+ * not sleep.
+ *
+ * Return: the number of pages that stopped being pending.
+ */
+unsigned int sp_pool_recycle(struct secretpool *pool, int nid,
+			     unsigned int *scanned)
+{
+	struct page *batch[SP_RECYCLE_BATCH];
+	u8 verdict[SP_RECYCLE_BATCH];
+
+	return __sp_pool_recycle(pool, nid, batch, verdict, SP_RECYCLE_BATCH,
+				 scanned);
+}
+
+/*
+ * The fault path's pass: enough for a CPU cache's refill, on a smaller
+ * stack, and a shorter stretch without preemption, than the worker's.
+ */
+static unsigned int sp_fault_recycle(struct secretpool *pool, int nid)
+{
+	struct page *batch[SP_RECYCLE_FAULT_BATCH];
+	u8 verdict[SP_RECYCLE_FAULT_BATCH];
+
+	return __sp_pool_recycle(pool, nid, batch, verdict,
+				 SP_RECYCLE_FAULT_BATCH, NULL);
 }
 
 /*
@@ -2260,7 +2291,7 @@ static struct page *sp_alloc_remote(struct secretpool *pool, int nid,
 	while ((other = sp_fallback_next(&it)) != NUMA_NO_NODE) {
 		if (!sp_node_allowed(other, nodemask, gfp))
 			continue;
-		sp_pool_recycle(pool, other, NULL);
+		sp_fault_recycle(pool, other);
 		page = sp_node_take_one(pool, pool->nodes[other]);
 		if (page)
 			goto found;
@@ -2296,7 +2327,7 @@ static struct page *sp_alloc_slow(struct secretpool *pool, int nid,
 	int err = -EXDEV;
 
 	/* Some pages that came back to this node may be ready by now. */
-	sp_pool_recycle(pool, nid, NULL);
+	sp_fault_recycle(pool, nid);
 	*src = SECRETPOOL_SRC_NODE;
 	page = sp_node_take_one(pool, n);
 	if (page)

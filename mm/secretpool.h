@@ -478,9 +478,12 @@ static inline void sp_debugfs_init(void)
 #define SP_RECYCLE_SCAN		128
 /* Most pending pages one call of sp_pool_recycle() makes free. */
 #define SP_RECYCLE_BATCH	64
+/* ... and of them, when a fault found no free page: a CPU cache's refill. */
+#define SP_RECYCLE_FAULT_BATCH	16
 
 #if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
 void sp_page_fill(struct page *page, u8 byte);
+extern void (*sp_test_recycle_hook)(struct page **batch, unsigned int nr);
 bool sp_page_is_filled(struct page *page, u8 byte);
 #endif
 
