@@ -590,6 +590,73 @@ static void sp_test_recycle_batch(struct kunit *test)
 			SP_REGION_PAGES);
 }
 
+static struct page *sp_test_putback_page;
+
+/*
+ * What an LRU isolation that ends while a batch is being recycled leaves
+ * (DAMON's pageout, memory offlining and reclaim isolate a page, put it
+ * back and drop their reference): the page on its LRU again, with only
+ * the pool's references, between the zeroing and the freeze.
+ */
+static void sp_test_putback(struct page **batch, unsigned int nr)
+{
+	struct folio *folio = page_folio(sp_test_putback_page);
+
+	if (folio_test_lru(folio)) {
+		if (!folio_isolate_lru(folio))
+			folio_putback_lru(folio);
+	} else {
+		folio_get(folio);
+		folio_add_lru(folio);
+		folio_put(folio);
+	}
+	lru_add_drain();
+}
+
+/*
+ * A page that is back on an LRU when its refcount is frozen is taken off
+ * it: a page is never free and on an LRU at once.  (Taking pages off the
+ * LRU before the freeze, and skipping those without PG_lru, freed this
+ * one while it was on the unevictable LRU.)
+ */
+static void sp_test_recycle_lru_putback(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 0, 0);
+	int nid = first_memory_node;
+	struct secretpool_stats st;
+	struct folio *folio;
+	struct page *page;
+
+	page = sp_test_alloc(test, nid, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	sp_test_forget(test, 0);	/* from here on, "the page cache's" */
+	folio = page_folio(page);
+	sp_page_fill(page, 0x96);
+	KUNIT_ASSERT_EQ(test, mem_cgroup_charge(folio, NULL, GFP_KERNEL), 0);
+	if (!folio_test_set_mlocked(folio))
+		zone_stat_mod_folio(folio, NR_MLOCK, 1);
+	folio_add_lru(folio);
+	lru_add_drain();
+	KUNIT_ASSERT_TRUE(test, folio_test_lru(folio));
+	KUNIT_ASSERT_TRUE(test, sp_pool_release_folio(t->pool, folio));
+	folio_put(folio);	/* the page cache's reference */
+
+	sp_test_putback_page = page;
+	sp_test_recycle_hook = sp_test_putback;
+	KUNIT_EXPECT_EQ(test, sp_pool_recycle(t->pool, nid, NULL), 1U);
+	sp_test_recycle_hook = NULL;
+
+	KUNIT_EXPECT_FALSE(test, PageLRU(page));
+	KUNIT_EXPECT_FALSE(test, PageUnevictable(page));
+	KUNIT_EXPECT_PTR_EQ(test, folio_memcg(folio), NULL);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
+	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.pending, 0UL);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+}
+
 /*
  * With the pool's reference, the refcount of a page in a file is never
  * what __remove_mapping() expects of a page only the page cache and its
@@ -1620,6 +1687,7 @@ static struct kunit_case secretpool_test_cases[] = {
 	KUNIT_CASE(sp_test_pending_waits),
 	KUNIT_CASE(sp_test_pending_stays_on_lru),
 	KUNIT_CASE(sp_test_recycle_batch),
+	KUNIT_CASE(sp_test_recycle_lru_putback),
 	KUNIT_CASE(sp_test_refcount_never_frozen),
 	KUNIT_CASE(sp_test_recycle_bounded),
 	KUNIT_CASE(sp_test_empty_region_released),
