@@ -467,6 +467,23 @@ static void sp_test_pending_waits(struct kunit *test)
 }
 
 /*
+ * Make a page of the pool look as one of a secret file does: written,
+ * charged to a memory cgroup, mlocked and on its way to the unevictable
+ * LRU (the caller drains the LRU batches).
+ */
+static void sp_test_as_file_page(struct kunit *test, struct page *page,
+				 u8 byte)
+{
+	struct folio *folio = page_folio(page);
+
+	sp_page_fill(page, byte);
+	KUNIT_ASSERT_EQ(test, mem_cgroup_charge(folio, NULL, GFP_KERNEL), 0);
+	if (!folio_test_set_mlocked(folio))
+		zone_stat_mod_folio(folio, NR_MLOCK, 1);
+	folio_add_lru(folio);
+}
+
+/*
  * A page that left its file stays on the LRU while it is pending, as the
  * page cache put it there (crash-dump filters drop LRU pages that are not
  * anonymous), and leaves the LRU only once it has been zeroed.  The test's
@@ -485,12 +502,7 @@ static void sp_test_pending_stays_on_lru(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	sp_test_forget(test, 0);	/* from here on, "the page cache's" */
 	folio = page_folio(page);
-	sp_page_fill(page, 0x3c);
-	/* LRU pages are charged to a memory cgroup, as in a file. */
-	KUNIT_ASSERT_EQ(test, mem_cgroup_charge(folio, NULL, GFP_KERNEL), 0);
-	if (!folio_test_set_mlocked(folio))
-		zone_stat_mod_folio(folio, NR_MLOCK, 1);
-	folio_add_lru(folio);
+	sp_test_as_file_page(test, page, 0x3c);
 	lru_add_drain();
 	KUNIT_ASSERT_TRUE(test, PageLRU(page));
 	KUNIT_EXPECT_TRUE(test, PageUnevictable(page));
@@ -536,17 +548,9 @@ static void sp_test_recycle_batch(struct kunit *test)
 	pages = kunit_kcalloc(test, nr, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
 	for (i = 0; i < nr; i++) {
-		struct folio *folio;
-
 		pages[i] = sp_test_alloc(test, nid, GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
-		folio = page_folio(pages[i]);
-		sp_page_fill(pages[i], i + 1);
-		KUNIT_ASSERT_EQ(test, mem_cgroup_charge(folio, NULL,
-							GFP_KERNEL), 0);
-		if (!folio_test_set_mlocked(folio))
-			zone_stat_mod_folio(folio, NR_MLOCK, 1);
-		folio_add_lru(folio);
+		sp_test_as_file_page(test, pages[i], i + 1);
 	}
 	t->nr = 0;		/* from here on, "the page cache's" */
 	lru_add_drain();
@@ -631,11 +635,7 @@ static void sp_test_recycle_lru_putback(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	sp_test_forget(test, 0);	/* from here on, "the page cache's" */
 	folio = page_folio(page);
-	sp_page_fill(page, 0x96);
-	KUNIT_ASSERT_EQ(test, mem_cgroup_charge(folio, NULL, GFP_KERNEL), 0);
-	if (!folio_test_set_mlocked(folio))
-		zone_stat_mod_folio(folio, NR_MLOCK, 1);
-	folio_add_lru(folio);
+	sp_test_as_file_page(test, page, 0x96);
 	lru_add_drain();
 	KUNIT_ASSERT_TRUE(test, folio_test_lru(folio));
 	KUNIT_ASSERT_TRUE(test, sp_pool_release_folio(t->pool, folio));
