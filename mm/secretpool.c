@@ -713,6 +713,36 @@ static struct page *sp_node_take_one(struct secretpool *pool,
  * a program that wants its secrets local says so with a policy.
  */
 
+/*
+ * Making a block
+ * --------------
+ * A node that has run for a while may have no free 2M block left where
+ * taking one splits nothing, though most of its memory is movable: page
+ * cache and anonymous memory in 4K pieces all over.  The page allocator
+ * does not make a block for the pool: its compaction, for an unmovable
+ * order-9 request that may not retry, looks only at unmovable pageblocks,
+ * and those are the ones that hold the kernel's own allocations.  The
+ * pool would then grow on another node, or, as the last resort, split a
+ * 1G page of the direct map, for good.
+ *
+ * So before it splits a 1G page or leaves the choice to the page
+ * allocator, a growth makes a block: it looks for a 2M block where the
+ * direct map is not a 1G page (in the node's remembered split ranges
+ * first, then all over the node) whose every page looks free or movable
+ * (on an LRU list, or a driver's movable page), and has
+ * alloc_contig_range() migrate the movable pages elsewhere, at most
+ * SP_PACK_TRIES blocks per growth.  A look that makes no block is not
+ * repeated for SP_NEAR_HOLD (@move_after): a node without movable blocks
+ * stays cheap to fail on.  Growth is rare (once per SP_REGION_PAGES
+ * pages) and the background worker does most of it, so the copying is
+ * paid seldom and mostly off the fault path.  Counted in @moved.
+ */
+
+#if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
+/* KUnit: which 2M blocks placed growth may take (all if unset). */
+bool (*sp_test_block_hook)(unsigned long pfn);
+#endif
+
 /* Most blocks one growth tries to take with alloc_contig_range(). */
 #define SP_PACK_TRIES	4
 
@@ -790,17 +820,54 @@ static bool sp_block_usable(struct sp_nodepool *n, unsigned long pfn)
 	if (zone_idx(zone) == ZONE_DMA)
 		return false;
 #endif
+#if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
+	if (sp_test_block_hook && !sp_test_block_hook(pfn))
+		return false;
+#endif
 	return !secretmem_page_aliased(page, SP_REGION_PAGES);
+}
+
+/*
+ * Whether every page of the 2M block at @pfn looks free or movable, for
+ * alloc_contig_range() to migrate: on an LRU list (the tail pages of a
+ * THP say what their head says) or a driver's movable page.  Read
+ * without locks, as sp_block_looks_free(): alloc_contig_range() checks
+ * again.  Reserved, slab, page-table, hugetlb and other kernel pages say
+ * no.  The block is online memory of one zone (sp_block_usable()).
+ */
+static bool sp_block_looks_movable(unsigned long pfn)
+{
+	unsigned long end = pfn + SP_REGION_PAGES;
+
+	while (pfn < end) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (PageBuddy(page)) {
+			unsigned int order = buddy_order_unsafe(page);
+
+			pfn += order < MAX_ORDER ? 1UL << order : 1;
+			continue;
+		}
+		if (PageReserved(page) || PageHuge(page))
+			return false;
+		if (page_count(page) && !PageLRU(page) && !__PageMovable(page))
+			return false;
+		pfn++;
+	}
+	return true;
 }
 
 /*
  * A zeroed 2M block of node @n, split into order-0 pages, from the 1G
  * range @range (pfn >> SP_BLOCK_ORDER); NULL if none could be had within
  * *@tries (counted up) of SP_PACK_TRIES, ERR_PTR(-ENOMEM) if fault
- * injection failed it.  grow_lock held.
+ * injection failed it.  Unless @move, only blocks that look free are
+ * tried; with @move, blocks whose pages are free or movable and that the
+ * direct map does not cover with a 1G page (see "Making a block").
+ * grow_lock held.
  */
 static struct page *sp_range_take(struct sp_nodepool *n, unsigned long range,
-				  unsigned int *tries)
+				  unsigned int *tries, bool move)
 {
 #ifdef CONFIG_CONTIG_ALLOC
 	unsigned long base = range << SP_BLOCK_ORDER;
@@ -811,7 +878,12 @@ static struct page *sp_range_take(struct sp_nodepool *n, unsigned long range,
 		unsigned long pfn = base + j * SP_REGION_PAGES;
 		struct page *page;
 
-		if (!sp_block_usable(n, pfn) || !sp_block_looks_free(pfn))
+		if (!sp_block_usable(n, pfn))
+			continue;
+		if (!move && !sp_block_looks_free(pfn))
+			continue;
+		if (move && (n->pool->map_level(pfn_to_page(pfn)) == SP_LEVEL_1G ||
+			     !sp_block_looks_movable(pfn)))
 			continue;
 		if ((*tries)++ >= SP_PACK_TRIES)
 			return NULL;
@@ -883,36 +955,84 @@ static bool sp_node_pick_range(struct sp_nodepool *n, unsigned long *range,
 }
 
 /*
+ * A 2M block of node @n made by migrating the movable pages out of it,
+ * where that splits no 1G page (see "Making a block"); NULL if none,
+ * ERR_PTR(-ENOMEM) if fault injection failed it.  May sleep.  grow_lock
+ * held.
+ */
+static struct page *sp_node_make_block(struct sp_nodepool *n)
+{
+	unsigned long start = node_start_pfn(n->nid);
+	unsigned long end = node_end_pfn(n->nid);
+	unsigned long range, last;
+	unsigned int i, tries = 0;
+	struct page *page;
+
+	lockdep_assert_held(&n->grow_lock);
+	if (start >= end || time_before(jiffies, n->move_after))
+		return NULL;
+	for (i = n->nr_split; i-- > 0 && tries < SP_PACK_TRIES;) {
+		page = sp_range_take(n, n->split[i], &tries, true);
+		if (page)
+			return page;
+	}
+	last = (end - 1) >> SP_BLOCK_ORDER;
+	for (range = start >> SP_BLOCK_ORDER;
+	     range <= last && tries < SP_PACK_TRIES; range++) {
+		page = sp_range_take(n, range, &tries, true);
+		if (page)
+			return page;
+		cond_resched();
+	}
+	n->move_after = jiffies + SP_NEAR_HOLD;
+	return NULL;
+}
+
+/*
  * A zeroed 2M block of node @n, split into order-0 pages, taken where the
- * direct map is split already or, failing that, where a split costs least
- * (see above); *@packed says whether it came from a range that was split
- * already.  NULL if the page allocator should choose, ERR_PTR(-ENOMEM) if
- * fault injection failed it, ERR_PTR(-EXDEV) if only a range that the
- * direct map covers with a 1G page has a free block and @may_split is
- * false.  grow_lock held.
+ * direct map is split already or, failing that, made there by migration,
+ * or, failing that, taken where a split costs least (see above);
+ * *@packed says whether it came from a range that was split already,
+ * *@moved whether pages were migrated out of it.  NULL if the page
+ * allocator should choose, ERR_PTR(-ENOMEM) if fault injection failed
+ * it, ERR_PTR(-EXDEV) if only a range that the direct map covers with a
+ * 1G page has a free block and @may_split is false.  grow_lock held.
  */
 static struct page *sp_node_take_placed(struct sp_nodepool *n, bool may_split,
-					bool *packed)
+					bool *packed, bool *moved)
 {
 	unsigned int i, tries = 0;
 	unsigned long range;
 	struct page *page;
-	bool whole;
+	bool whole, found;
 
 	lockdep_assert_held(&n->grow_lock);
 	*packed = true;
+	*moved = false;
 	for (i = n->nr_split; i-- > 0 && tries < SP_PACK_TRIES;) {
-		page = sp_range_take(n, n->split[i], &tries);
+		page = sp_range_take(n, n->split[i], &tries, false);
 		if (page)
 			return page;
 	}
-	if (!sp_node_pick_range(n, &range, &whole))
+	found = sp_node_pick_range(n, &range, &whole);
+	if (found && !whole) {
+		tries = 0;
+		page = sp_range_take(n, range, &tries, false);
+		if (page)
+			return page;
+	}
+	page = sp_node_make_block(n);
+	if (page) {
+		*moved = !IS_ERR(page);
+		return page;
+	}
+	if (!found || !whole)
 		return NULL;
-	if (whole && !may_split)
+	if (!may_split)
 		return ERR_PTR(-EXDEV);
-	*packed = !whole;
+	*packed = false;
 	tries = 0;
-	return sp_range_take(n, range, &tries);
+	return sp_range_take(n, range, &tries, false);
 }
 
 /*
@@ -967,7 +1087,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 {
 	struct sp_nodepool *n = pool->nodes[nid];
 	unsigned int max = READ_ONCE(pool->params->max_regions);
-	bool placed = false, packed = false;
+	bool placed = false, packed = false, moved = false;
 	unsigned long addr;
 	struct sp_region *r;
 	struct page *page;
@@ -1003,7 +1123,7 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 		err = -ENOMEM;
 		goto out;
 	}
-	page = sp_node_take_placed(n, may_split, &packed);
+	page = sp_node_take_placed(n, may_split, &packed, &moved);
 	if (PTR_ERR_OR_ZERO(page) == -EXDEV)
 		goto keep_1g;
 	if (IS_ERR(page))
@@ -1082,6 +1202,8 @@ static int __sp_pool_grow(struct secretpool *pool, int nid, gfp_t gfp,
 	sp_count(pool, SECRETPOOL_REGION_GROW, 1);
 	if (packed)
 		atomic_long_inc(&n->packed);
+	if (moved)
+		atomic_long_inc(&n->moved);
 	mutex_unlock(&n->grow_lock);
 	return 0;
 
@@ -2801,6 +2923,7 @@ void sp_pool_stats(struct secretpool *pool, int nid,
 	st->retired = atomic_long_read(&n->retired);
 	st->packed = atomic_long_read(&n->packed);
 	st->kept_1g = atomic_long_read(&n->kept_1g);
+	st->moved = atomic_long_read(&n->moved);
 }
 
 /* Count one region's pages by walking it; false if its counts disagree. */
@@ -3007,6 +3130,7 @@ struct secretpool *sp_pool_create(const char *name,
 		n->nid = nid;
 		n->near = NUMA_NO_NODE;
 		n->kept_until = jiffies;
+		n->move_after = jiffies;
 		spin_lock_init(&n->lock);
 		for (g = 0; g < SP_NR_GROUPS; g++)
 			INIT_LIST_HEAD(&n->lists[g]);

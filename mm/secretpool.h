@@ -129,6 +129,9 @@ struct secretpool_params {
  *	(see "Packing" in mm/secretpool.c)
  * @kept_1g: growths of the node declined, ever, because the block would
  *	have split a 1G page of the direct map (keep_1g)
+ * @moved: regions taken, ever, from a 2M block whose movable pages were
+ *	migrated away first, because no free block could be had without a
+ *	split (see "Making a block" in mm/secretpool.c)
  */
 struct secretpool_stats {
 	unsigned long regions;
@@ -153,6 +156,7 @@ struct secretpool_stats {
 	unsigned long sparse;
 	unsigned long packed;
 	unsigned long kept_1g;
+	unsigned long moved;
 };
 
 /* How many split 1G ranges a node remembers to grow in first. */
@@ -288,6 +292,8 @@ struct sp_block {
  *	written and read without a lock
  * @near: the node whose pages served this one's allocations that name no
  *	node while it is kept; NUMA_NO_NODE if none.  A hint, as @kept_until
+ * @move_after: until then (jiffies), growing does not look for a block to
+ *	make by migration: the last look found none.  Under @grow_lock
  * @recycle_delay: how long the worker waits before looking at pending
  *	pages that were not ready, in jiffies; doubles while none is
  * @grown: see struct secretpool_stats, as are the counters below
@@ -299,6 +305,7 @@ struct sp_block {
  * @retired: see struct secretpool_stats
  * @packed: see struct secretpool_stats
  * @kept_1g: see struct secretpool_stats
+ * @moved: see struct secretpool_stats
  */
 struct sp_nodepool {
 	struct secretpool *pool;
@@ -325,6 +332,7 @@ struct sp_nodepool {
 	struct delayed_work shrink_work;
 	unsigned long last_grow;
 	unsigned long kept_until;
+	unsigned long move_after;
 	int near;
 	unsigned int recycle_delay;
 	atomic_long_t grown;
@@ -336,6 +344,7 @@ struct sp_nodepool {
 	atomic_long_t retired;
 	atomic_long_t packed;
 	atomic_long_t kept_1g;
+	atomic_long_t moved;
 };
 
 /**
@@ -484,6 +493,7 @@ static inline void sp_debugfs_init(void)
 #if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
 void sp_page_fill(struct page *page, u8 byte);
 extern void (*sp_test_recycle_hook)(struct page **batch, unsigned int nr);
+extern bool (*sp_test_block_hook)(unsigned long pfn);
 bool sp_page_is_filled(struct page *page, u8 byte);
 #endif
 

@@ -110,21 +110,22 @@ static int sp_stats_show(struct seq_file *m, void *v)
 	struct secretpool_stats st, sum = {};
 	int nid;
 
-	seq_printf(m, "%-5s %8s %8s %7s %8s %8s %8s %6s %9s %7s %9s %12s %7s %9s %9s %8s %7s %9s %10s %7s %7s %8s\n",
+	seq_printf(m, "%-5s %8s %8s %7s %8s %8s %8s %6s %9s %7s %9s %12s %7s %9s %9s %8s %7s %9s %10s %7s %7s %8s %6s\n",
 		   "node", "regions", "free", "cached", "pending", "in_use",
 		   "poisoned", "empty", "unmap_2m", "grown", "released",
 		   "grow_failed", "remote", "fallback", "recycled", "retired",
 		   "blocks", "unmap_1g", "resv_free", "sparse", "packed",
-		   "kept_1g");
+		   "kept_1g", "moved");
 	for_each_node_state(nid, N_MEMORY) {
 		sp_pool_stats(sp_default, nid, &st);
-		seq_printf(m, "%-5d %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu %7lu %9lu %10lu %7lu %7lu %8lu\n",
+		seq_printf(m, "%-5d %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu %7lu %9lu %10lu %7lu %7lu %8lu %6lu\n",
 			   nid, st.regions, st.free, st.cached, st.pending,
 			   st.in_use, st.poisoned, st.empty_regions,
 			   st.regions_2m, st.grown, st.released,
 			   st.grow_failed, st.remote, st.fallback, st.recycled,
 			   st.retired, st.blocks, st.blocks_1g,
-			   st.reserved_free, st.sparse, st.packed, st.kept_1g);
+			   st.reserved_free, st.sparse, st.packed, st.kept_1g,
+			   st.moved);
 		sum.regions += st.regions;
 		sum.free += st.free;
 		sum.cached += st.cached;
@@ -147,14 +148,15 @@ static int sp_stats_show(struct seq_file *m, void *v)
 		sum.sparse += st.sparse;
 		sum.packed += st.packed;
 		sum.kept_1g += st.kept_1g;
+		sum.moved += st.moved;
 	}
-	seq_printf(m, "%-5s %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu %7lu %9lu %10lu %7lu %7lu %8lu\n",
+	seq_printf(m, "%-5s %8lu %8lu %7lu %8lu %8lu %8lu %6lu %9lu %7lu %9lu %12lu %7lu %9lu %9lu %8lu %7lu %9lu %10lu %7lu %7lu %8lu %6lu\n",
 		   "all", sum.regions, sum.free, sum.cached, sum.pending,
 		   sum.in_use, sum.poisoned, sum.empty_regions, sum.regions_2m,
 		   sum.grown, sum.released, sum.grow_failed, sum.remote,
 		   sum.fallback, sum.recycled, sum.retired, sum.blocks,
 		   sum.blocks_1g, sum.reserved_free, sum.sparse, sum.packed,
-		   sum.kept_1g);
+		   sum.kept_1g, sum.moved);
 	seq_printf(m, "\nenabled %d\nfrozen %d\nlow_watermark %u\nhigh_watermark %u\nmax_regions %u\nkeep_1g %d\npoisoned %lu\nstuck %lu\nheld_kb %lu\nreserved_kb %lu\n",
 		   READ_ONCE(sp_enabled), READ_ONCE(sp_default->frozen),
 		   READ_ONCE(sp_default_params.low_watermark),

@@ -16,9 +16,12 @@
 
 #include <kunit/test.h>
 #include <linux/cpu.h>
+#include <linux/highmem.h>
 #include <linux/memcontrol.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
+#include <linux/pagemap.h>
 #include <linux/page_ref.h>
 #include <linux/set_memory.h>
 #include <linux/sizes.h>
@@ -141,10 +144,14 @@ static int sp_test_init(struct kunit *test)
 	return 0;
 }
 
+static void sp_test_moving_release(void);
+
 static void sp_test_exit(struct kunit *test)
 {
 	struct sp_test *t = test->priv;
 
+	sp_test_block_hook = NULL;
+	sp_test_moving_release();
 	if (!t->pool)
 		return;
 	while (t->nr)
@@ -1336,6 +1343,203 @@ static void sp_test_packed(struct kunit *test)
 			SP_REGION_PAGES);
 }
 
+/*
+ * A 2M block of the test's own, whose pages are a driver's movable pages
+ * (as zsmalloc's and the balloon's are): migration hands each to
+ * sp_test_moving_migrate(), which copies it and keeps the copy in its place in
+ * sp_test_moving[].  sp_test_moving_pfn is the block placed growth may
+ * take (sp_test_block_hook); every other block looks unusable.
+ */
+static struct page *sp_test_moving[SP_REGION_PAGES];
+static unsigned long sp_test_moving_pfn;
+static DEFINE_SPINLOCK(sp_test_moving_lock);
+static const struct movable_operations sp_test_movable_ops;
+
+static bool sp_test_only_moving(unsigned long pfn)
+{
+	return pfn == sp_test_moving_pfn;
+}
+
+static bool sp_test_moving_isolate(struct page *page, isolate_mode_t mode)
+{
+	return true;
+}
+
+/* @dst and @src are locked by the migration core. */
+static int sp_test_moving_migrate(struct page *dst, struct page *src,
+				  enum migrate_mode mode)
+{
+	unsigned int i;
+
+	spin_lock(&sp_test_moving_lock);
+	for (i = 0; i < SP_REGION_PAGES; i++)
+		if (sp_test_moving[i] == src)
+			break;
+	if (i == SP_REGION_PAGES) {
+		spin_unlock(&sp_test_moving_lock);
+		return -EAGAIN;
+	}
+	copy_highpage(dst, src);
+	get_page(dst);
+	__SetPageMovable(dst, &sp_test_movable_ops);
+	sp_test_moving[i] = dst;
+	spin_unlock(&sp_test_moving_lock);
+	/* The test's reference moves to @dst; migration drops its own. */
+	__ClearPageMovable(src);
+	put_page(src);
+	return MIGRATEPAGE_SUCCESS;
+}
+
+static void sp_test_moving_putback(struct page *page)
+{
+}
+
+static const struct movable_operations sp_test_movable_ops = {
+	.isolate_page = sp_test_moving_isolate,
+	.migrate_page = sp_test_moving_migrate,
+	.putback_page = sp_test_moving_putback,
+};
+
+/* Give back the test block's pages, wherever they are now. */
+static void sp_test_moving_release(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < SP_REGION_PAGES; i++) {
+		struct page *page;
+
+		spin_lock(&sp_test_moving_lock);
+		page = sp_test_moving[i];
+		sp_test_moving[i] = NULL;
+		spin_unlock(&sp_test_moving_lock);
+		if (!page)
+			continue;
+		lock_page(page);
+		if (__PageMovable(page))
+			__ClearPageMovable(page);
+		unlock_page(page);
+		put_page(page);
+	}
+}
+
+/*
+ * Fill a 2M block of node @nid with pages the test holds, page i holding
+ * i in its first word, each of them movable unless it is @pinned (an
+ * index, or SP_REGION_PAGES for none).  Placed growth may take that block
+ * only.  Its pfn, or 0 if the page allocator had no free 2M block.
+ */
+static unsigned long sp_test_moving_fill(int nid, unsigned int pinned)
+{
+	struct page *page;
+	unsigned int i;
+
+	page = alloc_pages_node(nid, GFP_KERNEL | __GFP_THISNODE | __GFP_NOWARN,
+				SP_REGION_ORDER);
+	if (!page)
+		return 0;
+	split_page(page, SP_REGION_ORDER);
+	for (i = 0; i < SP_REGION_PAGES; i++) {
+		*(unsigned long *)page_address(page + i) = i;
+		if (i != pinned) {
+			lock_page(page + i);
+			__SetPageMovable(page + i, &sp_test_movable_ops);
+			unlock_page(page + i);
+		}
+		spin_lock(&sp_test_moving_lock);
+		sp_test_moving[i] = page + i;
+		spin_unlock(&sp_test_moving_lock);
+	}
+	sp_test_moving_pfn = page_to_pfn(page);
+	sp_test_block_hook = sp_test_only_moving;
+	return sp_test_moving_pfn;
+}
+
+/*
+ * How many of the test block's pages are still inside [@pfn, @pfn + 2M),
+ * and whether every page, wherever it is, still holds its index.
+ */
+static unsigned int sp_test_moving_left(unsigned long pfn, bool *intact)
+{
+	unsigned int i, left = 0;
+
+	*intact = true;
+	spin_lock(&sp_test_moving_lock);
+	for (i = 0; i < SP_REGION_PAGES; i++) {
+		struct page *page = sp_test_moving[i];
+
+		if (page_to_pfn(page) - pfn < SP_REGION_PAGES)
+			left++;
+		if (*(unsigned long *)page_address(page) != i)
+			*intact = false;
+	}
+	spin_unlock(&sp_test_moving_lock);
+	return left;
+}
+
+/*
+ * Making a block: when no 2M block that splits nothing is free, a growth
+ * migrates the movable pages out of one (counted as moved) rather than
+ * leave the choice to the page allocator.  The pages keep their contents
+ * elsewhere, and the region is the block they were in.  A block with one
+ * page that cannot move is left alone: the page allocator chooses.
+ */
+static void sp_test_make_block(struct kunit *test)
+{
+	struct sp_test *t = sp_test_pool(test, 0, 0);
+	int nid = first_memory_node;
+	struct secretpool_stats st;
+	unsigned long pfn;
+	struct sp_region *r;
+	struct page *page;
+	bool intact;
+
+	if (!IS_ENABLED(CONFIG_CONTIG_ALLOC) || !IS_ENABLED(CONFIG_COMPACTION))
+		kunit_skip(test, "making a block needs CONFIG_CONTIG_ALLOC");
+	/* Whatever the direct map is here, the block does not split it. */
+	t->pool->map_level = sp_test_map_level;
+	nodes_clear(sp_test_whole);
+
+	pfn = sp_test_moving_fill(nid, SP_REGION_PAGES);
+	if (!pfn)
+		kunit_skip(test, "no free 2M block on node %d", nid);
+	page = sp_test_alloc(test, nid, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	r = sp_pool_region_of(t->pool, page);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_EXPECT_EQ(test, r->pfn, pfn);
+	KUNIT_EXPECT_TRUE(test, sp_page_is_filled(page, 0));
+	KUNIT_EXPECT_EQ(test, sp_test_moving_left(pfn, &intact), 0U);
+	KUNIT_EXPECT_TRUE(test, intact);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.grown, 1UL);
+	KUNIT_EXPECT_EQ(test, st.moved, 1UL);
+	KUNIT_EXPECT_EQ(test, st.grow_failed, 0UL);
+	sp_test_free_all(test);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+	sp_test_block_hook = NULL;
+	sp_test_moving_release();
+
+	/* One page that cannot move: the block stays as it is. */
+	pfn = sp_test_moving_fill(nid, SP_REGION_PAGES / 2);
+	if (!pfn)
+		kunit_skip(test, "no free 2M block on node %d", nid);
+	page = sp_test_alloc(test, nid, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	r = sp_pool_region_of(t->pool, page);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_EXPECT_NE(test, r->pfn, pfn);
+	KUNIT_EXPECT_EQ(test, sp_test_moving_left(pfn, &intact),
+			(unsigned int)SP_REGION_PAGES);
+	KUNIT_EXPECT_TRUE(test, intact);
+	st = sp_test_stats(test, nid);
+	KUNIT_EXPECT_EQ(test, st.grown, 2UL);
+	KUNIT_EXPECT_EQ(test, st.moved, 1UL);
+	sp_test_free_all(test);
+	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
+			SP_REGION_PAGES);
+}
+
 /* What a node's 1G ranges hold, counted by the test on its own. */
 #define SP_TEST_RANGES	64
 
@@ -1702,6 +1906,7 @@ static struct kunit_case secretpool_test_cases[] = {
 	KUNIT_CASE(sp_test_keep_1g_split_last),
 	KUNIT_CASE(sp_test_nodemask),
 	KUNIT_CASE(sp_test_packed),
+	KUNIT_CASE(sp_test_make_block),
 	KUNIT_CASE(sp_test_placement),
 	KUNIT_CASE(sp_test_reserve_parse),
 	KUNIT_CASE(sp_test_block),

@@ -332,7 +332,7 @@ struct pool_stats {
 	long long regions, free, cached, pending, in_use, poisoned, empty;
 	long long unmap_2m, grown, released, grow_failed, remote, fallback;
 	long long recycled, retired, blocks, unmap_1g, resv_free, sparse;
-	long long packed, kept_1g;
+	long long packed, kept_1g, moved;
 };
 
 /* A reserved block (1G) is this many regions (2M) and pages (4K). */
@@ -351,6 +351,7 @@ static inline long long *pool_stats_field(struct pool_stats *st,
 		SP_FIELD(fallback), SP_FIELD(recycled), SP_FIELD(retired),
 		SP_FIELD(blocks), SP_FIELD(unmap_1g), SP_FIELD(resv_free),
 		SP_FIELD(sparse), SP_FIELD(packed), SP_FIELD(kept_1g),
+		SP_FIELD(moved),
 #undef SP_FIELD
 		{ NULL, 0 }
 	};
