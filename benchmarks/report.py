@@ -564,14 +564,20 @@ def t_misc(rows, memory):
     body = []
     age = first(rows, scenario='age', memory=memory)
     if age:
+        pernode = sorted((int(k[len('free_2m_blocks_kb_node'):]), v)
+                         for k, v in age.items()
+                         if k.startswith('free_2m_blocks_kb_node'))
         body.append(['free memory before the scenarios',
-                     '%s kB, %s kB of it in free 2M blocks' % (
-                         fmt(age.get('free_kb')), fmt(age.get('free_2m_blocks_kb')))])
+                     '%s kB, %s kB of it in free 2M blocks%s' % (
+                         fmt(age.get('free_kb')), fmt(age.get('free_2m_blocks_kb')),
+                         ' (%s)' % ', '.join('node %d: %s kB' % (n, fmt(v))
+                                             for n, v in pernode)
+                         if pernode else '')])
         if num(age.get('percent')) or num(age.get('pipes')):
             body.append(['aging (sp-bench age -P %s -U %s -S 16)' % (
                 age.get('percent'), age.get('pipes')),
                 '%s pipe pages kept (unmovable, one in 16 freed), %s kB of page cache '
-                'kept (every other page freed), %s s' % (
+                'kept (every other page freed), both interleaved over the nodes, %s s' % (
                     age.get('pipes_kept', '-'), age.get('kept_kb'), age.get('seconds'))])
     for r in pick(rows, scenario='leak', memory=memory):
         body.append(['bytes of a closed secret seen by the next owner (%s)' % r.get('mode'),

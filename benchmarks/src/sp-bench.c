@@ -31,8 +31,12 @@
  *	STRIDE (default 16) is closed again; a child process keeps the rest.
  *	-P: PERCENT of available memory in a page-cache file in DIR (a tmpfs;
  *	default /tmp/sp-age) with a hole punched in every other page.  Both
- *	stay until the next boot.  Reports free memory and how much of it is
- *	in free 2M (order >= 9) blocks; -P 0 alone only reports.
+ *	stay until the next boot.  Memory ages node by node, each node by
+ *	its share of the free memory (run on the node's CPUs, its pages
+ *	preferred there), so which node ends up short of free 2M blocks does
+ *	not depend on where the scheduler ran sp-bench.  Reports free memory
+ *	and how much of it is in free 2M (order >= 9) blocks, in all and per
+ *	node (free_2m_blocks_kb_nodeN); -P 0 alone only reports.
  *
  *   sp-bench kwork -w msg|sock|meta|tcp [-s SECONDS] [-g GROUPS (4)] [-f FAN (10)]
  *		   [-n FILES (5000)] [-d DIR]
@@ -67,6 +71,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -686,7 +691,8 @@ static int cmd_pin(int argc, char **argv)
 /* ---------------------------------------------------------------- */
 
 /* Free memory in /proc/buddyinfo, all of it and in blocks of 2M or more. */
-static void buddy_free_kb(long long *all, long long *order9)
+/* Free memory, and of it in free 2M blocks, on node @node (-1: all). */
+static void buddy_free_kb(int node, long long *all, long long *order9)
 {
 	char line[512], *p, *end;
 	FILE *f = fopen("/proc/buddyinfo", "r");
@@ -698,6 +704,8 @@ static void buddy_free_kb(long long *all, long long *order9)
 	while (fgets(line, sizeof(line), f)) {
 		int order = 0;
 
+		if (node >= 0 && atoi(line + strlen("Node ")) != node)
+			continue;
 		p = strstr(line, "zone");
 		if (!p)
 			continue;
@@ -772,13 +780,80 @@ static long age_pipes(long pages, int stride)
 		pause();
 }
 
+#define AGE_MAX_NODES	64
+
+/* The nodes this machine has (a bit each); 0 without NUMA in sysfs. */
+static unsigned long age_nodes(void)
+{
+	unsigned long mask = 0;
+	char path[64];
+	int node;
+
+	for (node = 0; node < AGE_MAX_NODES; node++) {
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d",
+			 node);
+		if (!access(path, F_OK))
+			mask |= 1UL << node;
+	}
+	return mask;
+}
+
+/*
+ * Run on node @node's CPUs and prefer its memory (MPOL_PREFERRED: another
+ * node's when it is full, rather than the OOM killer), or, for -1, as
+ * before: @all CPUs and the default policy.  Children inherit both.
+ */
+static void age_on_node(int node, const cpu_set_t *all)
+{
+	unsigned long mask = 1UL << (node < 0 ? 0 : node);
+	char path[80], list[4096];
+	cpu_set_t cpus;
+	FILE *f;
+
+	/* MPOL_DEFAULT 0, MPOL_PREFERRED 1 (include/uapi/linux/mempolicy.h) */
+	if (node < 0) {
+		sched_setaffinity(0, sizeof(*all), all);
+		syscall(SYS_set_mempolicy, 0, NULL, 0);
+		return;
+	}
+	if (syscall(SYS_set_mempolicy, 1, &mask, AGE_MAX_NODES + 1))
+		die("set_mempolicy(MPOL_PREFERRED)");
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist",
+		 node);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(list, sizeof(list), f)) {
+		char *p = list, *end;
+
+		/* "0-3,8" */
+		CPU_ZERO(&cpus);
+		while (*p >= '0' && *p <= '9') {
+			long lo = strtol(p, &end, 10), hi = lo;
+
+			if (*end == '-')
+				hi = strtol(end + 1, &end, 10);
+			for (; lo <= hi && lo < CPU_SETSIZE; lo++)
+				CPU_SET(lo, &cpus);
+			p = *end == ',' ? end + 1 : end;
+		}
+		/* A node without CPUs: its memory, from wherever. */
+		if (CPU_COUNT(&cpus))
+			sched_setaffinity(0, sizeof(cpus), &cpus);
+	}
+	fclose(f);
+}
+
 static int cmd_age(int argc, char **argv)
 {
 	long long avail_kb = meminfo_kb("MemAvailable"), all, order9;
+	long long free_kb[AGE_MAX_NODES] = { 0 }, total_kb = 0;
 	const char *dir = "/tmp/sp-age";
-	long pipes = 0, piped = 0;
-	off_t bytes, off;
-	int percent = 50, stride = 16, opt, fd;
+	long pipes = 0, piped = 0, pipes_kept = 0;
+	unsigned long nodes;
+	cpu_set_t all_cpus;
+	off_t bytes, off, start;
+	int percent = 50, stride = 16, opt, fd, node;
 	char path[4200];
 	double t0 = now();
 
@@ -794,13 +869,38 @@ static int cmd_age(int argc, char **argv)
 	if (strlen(dir) > 4096 || percent < 0 || percent > 95 || pipes < 0 ||
 	    stride < 2)
 		return 2;
-	/* Unmovable first, so the page cache does not take its place. */
-	if (pipes) {
-		piped = age_pipes(pipes, stride);
-		if (piped < 0)
-			die("pipes");
-	}
 	bytes = (off_t)avail_kb * 1024 / 100 * percent / (2 * page) * (2 * page);
+	/*
+	 * Each node by its share of the free memory: node by node, so that
+	 * which node ends up short of free 2M blocks does not depend on
+	 * where sp-bench ran.  Without NUMA in sysfs, one share as it is.
+	 */
+	nodes = age_nodes();
+	sched_getaffinity(0, sizeof(all_cpus), &all_cpus);
+	for (node = 0; node < AGE_MAX_NODES; node++) {
+		if (nodes & (1UL << node)) {
+			buddy_free_kb(node, &free_kb[node], &order9);
+			total_kb += free_kb[node];
+		}
+	}
+	if (!nodes || !total_kb) {
+		nodes = 1;
+		free_kb[0] = total_kb = 1;
+	}
+	/* Unmovable first, so the page cache does not take its place. */
+	for (node = 0; pipes && node < AGE_MAX_NODES; node++) {
+		long share, made;
+
+		if (!(nodes & (1UL << node)))
+			continue;
+		share = (long)((double)pipes * free_kb[node] / total_kb);
+		age_on_node(nodes == 1 ? -1 : node, &all_cpus);
+		made = share ? age_pipes(share, stride) : 0;
+		if (made < 0)
+			die("pipes");
+		piped += made;
+		pipes_kept += made - (made + stride - 1) / stride;
+	}
 	if (bytes) {
 		mkdir(dir, 0700);
 		snprintf(path, sizeof(path), "%s/aged", dir);
@@ -811,18 +911,37 @@ static int cmd_age(int argc, char **argv)
 		 * One big page-cache file, then a hole punched in every
 		 * other page of it: movable memory in 4K pieces all over.
 		 */
-		if (fallocate(fd, 0, 0, bytes))
-			die("fallocate");
-		for (off = 0; off < bytes; off += 2 * page)
-			if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				      off, page))
-				die("fallocate(PUNCH_HOLE)");
+		for (node = 0, start = 0; node < AGE_MAX_NODES; node++) {
+			off_t share;
+
+			if (!(nodes & (1UL << node)))
+				continue;
+			share = (off_t)((double)bytes * free_kb[node] / total_kb) /
+				(2 * page) * (2 * page);
+			age_on_node(nodes == 1 ? -1 : node, &all_cpus);
+			if (share && fallocate(fd, 0, start, share))
+				die("fallocate");
+			for (off = start; off < start + share; off += 2 * page)
+				if (fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+					      FALLOC_FL_KEEP_SIZE, off, page))
+					die("fallocate(PUNCH_HOLE)");
+			start += share;
+		}
+		bytes = start;
 		close(fd);	/* the file stays until the next boot */
 	}
-	buddy_free_kb(&all, &order9);
-	printf("RESULT scenario=age percent=%d kept_kb=%lld pipes=%ld pipes_kept=%ld seconds=%.1f free_kb=%lld free_2m_blocks_kb=%lld\n",
-	       percent, (long long)bytes / 2 / 1024, piped,
-	       piped - (piped + stride - 1) / stride, now() - t0, all, order9);
+	age_on_node(-1, &all_cpus);
+	buddy_free_kb(-1, &all, &order9);
+	printf("RESULT scenario=age percent=%d kept_kb=%lld pipes=%ld pipes_kept=%ld seconds=%.1f free_kb=%lld free_2m_blocks_kb=%lld",
+	       percent, (long long)bytes / 2 / 1024, piped, pipes_kept,
+	       now() - t0, all, order9);
+	for (node = 0; node < AGE_MAX_NODES; node++) {
+		if (!(age_nodes() & (1UL << node)))
+			continue;
+		buddy_free_kb(node, &all, &order9);
+		printf(" free_2m_blocks_kb_node%d=%lld", node, order9);
+	}
+	printf("\n");
 	return 0;
 }
 
