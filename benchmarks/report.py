@@ -577,7 +577,7 @@ def t_misc(rows, memory):
             body.append(['aging (sp-bench age -P %s -U %s -S 16)' % (
                 age.get('percent'), age.get('pipes')),
                 '%s pipe pages kept (unmovable, one in 16 freed), %s kB of page cache '
-                'kept (every other page freed), both interleaved over the nodes, %s s' % (
+                'kept (every other page freed), aged node by node, %s s' % (
                     age.get('pipes_kept', '-'), age.get('kept_kb'), age.get('seconds'))])
     for r in pick(rows, scenario='leak', memory=memory):
         body.append(['bytes of a closed secret seen by the next owner (%s)' % r.get('mode'),

@@ -849,7 +849,7 @@ static int cmd_age(int argc, char **argv)
 	long long avail_kb = meminfo_kb("MemAvailable"), all, order9;
 	long long free_kb[AGE_MAX_NODES] = { 0 }, total_kb = 0;
 	const char *dir = "/tmp/sp-age";
-	long pipes = 0, piped = 0, pipes_kept = 0;
+	long pipes = 0, piped = 0, pipes_kept = 0, asked = 0;
 	unsigned long nodes;
 	cpu_set_t all_cpus;
 	off_t bytes, off, start;
@@ -893,7 +893,10 @@ static int cmd_age(int argc, char **argv)
 
 		if (!(nodes & (1UL << node)))
 			continue;
-		share = (long)((double)pipes * free_kb[node] / total_kb);
+		/* The last node takes what rounding left. */
+		share = nodes >> node == 1 ? pipes - asked :
+			(long)((double)pipes * free_kb[node] / total_kb);
+		asked += share;
 		age_on_node(nodes == 1 ? -1 : node, &all_cpus);
 		made = share ? age_pipes(share, stride) : 0;
 		if (made < 0)
