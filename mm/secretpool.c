@@ -230,6 +230,7 @@
 #include <linux/moduleparam.h>
 #include <linux/nodemask.h>
 #include <linux/percpu.h>
+#include <linux/secretmem.h>
 #include <linux/set_memory.h>
 #include <linux/slab.h>
 #include <linux/suspend.h>
@@ -728,8 +729,9 @@ static struct page *sp_node_take_one(struct secretpool *pool,
  * So before it splits a 1G page or leaves the choice to the page
  * allocator, a growth makes a block: it looks for a 2M block where the
  * direct map is not a 1G page (in the node's remembered split ranges
- * first, then all over the node) whose every page looks free or movable
- * (on an LRU list, or a driver's movable page), and has
+ * first, then all over the node), a MOVABLE pageblock and none of the
+ * pool's regions, whose every page looks free or movable (on an LRU
+ * list, or a driver's movable page; not a secret page), and has
  * alloc_contig_range() migrate the movable pages elsewhere, at most
  * SP_PACK_TRIES blocks per growth.  A look that makes no block is not
  * repeated for SP_NEAR_HOLD (@move_after): a node without movable blocks
@@ -737,11 +739,6 @@ static struct page *sp_node_take_one(struct secretpool *pool,
  * pages) and the background worker does most of it, so the copying is
  * paid seldom and mostly off the fault path.  Counted in @moved.
  */
-
-#if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
-/* KUnit: which 2M blocks placed growth may take (all if unset). */
-bool (*sp_test_block_hook)(unsigned long pfn);
-#endif
 
 /* Most blocks one growth tries to take with alloc_contig_range(). */
 #define SP_PACK_TRIES	4
@@ -820,25 +817,29 @@ static bool sp_block_usable(struct sp_nodepool *n, unsigned long pfn)
 	if (zone_idx(zone) == ZONE_DMA)
 		return false;
 #endif
-#if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
-	if (sp_test_block_hook && !sp_test_block_hook(pfn))
+	if (n->pool->block_ok && !n->pool->block_ok(pfn))
 		return false;
-#endif
 	return !secretmem_page_aliased(page, SP_REGION_PAGES);
 }
 
 /*
- * Whether every page of the 2M block at @pfn looks free or movable, for
- * alloc_contig_range() to migrate: on an LRU list (the tail pages of a
- * THP say what their head says) or a driver's movable page.  Read
- * without locks, as sp_block_looks_free(): alloc_contig_range() checks
- * again.  Reserved, slab, page-table, hugetlb and other kernel pages say
- * no.  The block is online memory of one zone (sp_block_usable()).
+ * Whether the 2M block at @pfn of node @n looks worth migrating empty: a
+ * MOVABLE pageblock (alloc_contig_range() wants one, and leaves any
+ * other kind MOVABLE when it fails), not one of the pool's own regions,
+ * and every page free or movable: on an LRU list (the tail pages of a THP
+ * say what their head says) or a driver's movable page, but not a secret
+ * page (on an LRU, yet it never migrates).  Read without locks, as
+ * sp_block_looks_free(): alloc_contig_range() checks again.  Reserved,
+ * slab, page-table, hugetlb and other kernel pages say no.  The block is
+ * online memory of the node's zone (sp_block_usable()).
  */
-static bool sp_block_looks_movable(unsigned long pfn)
+static bool sp_block_looks_movable(struct sp_nodepool *n, unsigned long pfn)
 {
 	unsigned long end = pfn + SP_REGION_PAGES;
 
+	if (get_pageblock_migratetype(pfn_to_page(pfn)) != MIGRATE_MOVABLE ||
+	    xa_load(&n->pool->regions, pfn >> SP_REGION_ORDER))
+		return false;
 	while (pfn < end) {
 		struct page *page = pfn_to_page(pfn);
 
@@ -848,7 +849,8 @@ static bool sp_block_looks_movable(unsigned long pfn)
 			pfn += order < MAX_ORDER ? 1UL << order : 1;
 			continue;
 		}
-		if (PageReserved(page) || PageHuge(page))
+		if (PageReserved(page) || PageHuge(page) ||
+		    page_is_secretmem(page))
 			return false;
 		if (page_count(page) && !PageLRU(page) && !__PageMovable(page))
 			return false;
@@ -882,8 +884,9 @@ static struct page *sp_range_take(struct sp_nodepool *n, unsigned long range,
 			continue;
 		if (!move && !sp_block_looks_free(pfn))
 			continue;
-		if (move && (n->pool->map_level(pfn_to_page(pfn)) == SP_LEVEL_1G ||
-			     !sp_block_looks_movable(pfn)))
+		if (move &&
+		    (n->pool->map_level(pfn_to_page(pfn)) == SP_LEVEL_1G ||
+		     !sp_block_looks_movable(n, pfn)))
 			continue;
 		if ((*tries)++ >= SP_PACK_TRIES)
 			return NULL;

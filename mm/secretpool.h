@@ -377,6 +377,8 @@ struct sp_pcp {
  * @map_level: the direct-map level that placing regions goes by (whether
  *	a block lies under a 1G page): secretmem_direct_map_level(); the
  *	KUnit suite replaces it to make a node look mapped with 1G pages
+ * @block_ok: KUnit only: if set, the 2M blocks (by first pfn) that placed
+ *	growth of this pool may take; NULL (always, outside KUnit) for all
  */
 struct secretpool {
 	const char *name;
@@ -390,6 +392,7 @@ struct secretpool {
 	bool cpuhp_registered;
 	bool frozen;
 	int (*map_level)(struct page *page);
+	bool (*block_ok)(unsigned long pfn);
 };
 
 /**
@@ -493,7 +496,6 @@ static inline void sp_debugfs_init(void)
 #if IS_ENABLED(CONFIG_SECRETMEM_POOL_KUNIT_TEST)
 void sp_page_fill(struct page *page, u8 byte);
 extern void (*sp_test_recycle_hook)(struct page **batch, unsigned int nr);
-extern bool (*sp_test_block_hook)(unsigned long pfn);
 bool sp_page_is_filled(struct page *page, u8 byte);
 #endif
 

@@ -150,7 +150,6 @@ static void sp_test_exit(struct kunit *test)
 {
 	struct sp_test *t = test->priv;
 
-	sp_test_block_hook = NULL;
 	sp_test_moving_release();
 	if (!t->pool)
 		return;
@@ -1347,8 +1346,8 @@ static void sp_test_packed(struct kunit *test)
  * A 2M block of the test's own, whose pages are a driver's movable pages
  * (as zsmalloc's and the balloon's are): migration hands each to
  * sp_test_moving_migrate(), which copies it and keeps the copy in its place in
- * sp_test_moving[].  sp_test_moving_pfn is the block placed growth may
- * take (sp_test_block_hook); every other block looks unusable.
+ * sp_test_moving[].  sp_test_moving_pfn is the block placed growth of the
+ * test's pool may take (its block_ok); every other block looks unusable.
  */
 static struct page *sp_test_moving[SP_REGION_PAGES];
 static unsigned long sp_test_moving_pfn;
@@ -1415,7 +1414,7 @@ static void sp_test_moving_release(void)
 		if (!page)
 			continue;
 		lock_page(page);
-		if (__PageMovable(page))
+		if (PageMovable(page))
 			__ClearPageMovable(page);
 		unlock_page(page);
 		put_page(page);
@@ -1433,8 +1432,9 @@ static unsigned long sp_test_moving_fill(int nid, unsigned int pinned)
 	struct page *page;
 	unsigned int i;
 
-	page = alloc_pages_node(nid, GFP_KERNEL | __GFP_THISNODE | __GFP_NOWARN,
-				SP_REGION_ORDER);
+	/* Movable, so that its pageblock is a MOVABLE one. */
+	page = alloc_pages_node(nid, GFP_HIGHUSER_MOVABLE | __GFP_THISNODE |
+				__GFP_NOWARN, SP_REGION_ORDER);
 	if (!page)
 		return 0;
 	split_page(page, SP_REGION_ORDER);
@@ -1450,7 +1450,6 @@ static unsigned long sp_test_moving_fill(int nid, unsigned int pinned)
 		spin_unlock(&sp_test_moving_lock);
 	}
 	sp_test_moving_pfn = page_to_pfn(page);
-	sp_test_block_hook = sp_test_only_moving;
 	return sp_test_moving_pfn;
 }
 
@@ -1494,9 +1493,10 @@ static void sp_test_make_block(struct kunit *test)
 	bool intact;
 
 	if (!IS_ENABLED(CONFIG_CONTIG_ALLOC) || !IS_ENABLED(CONFIG_COMPACTION))
-		kunit_skip(test, "making a block needs CONFIG_CONTIG_ALLOC");
+		kunit_skip(test, "making a block needs CONFIG_CONTIG_ALLOC and CONFIG_COMPACTION");
 	/* Whatever the direct map is here, the block does not split it. */
 	t->pool->map_level = sp_test_map_level;
+	t->pool->block_ok = sp_test_only_moving;
 	nodes_clear(sp_test_whole);
 
 	pfn = sp_test_moving_fill(nid, SP_REGION_PAGES);
@@ -1517,7 +1517,6 @@ static void sp_test_make_block(struct kunit *test)
 	sp_test_free_all(test);
 	KUNIT_EXPECT_EQ(test, sp_pool_shrink(t->pool, nid, ULONG_MAX, 0),
 			SP_REGION_PAGES);
-	sp_test_block_hook = NULL;
 	sp_test_moving_release();
 
 	/* One page that cannot move: the block stays as it is. */
@@ -1529,6 +1528,8 @@ static void sp_test_make_block(struct kunit *test)
 	r = sp_pool_region_of(t->pool, page);
 	KUNIT_ASSERT_NOT_NULL(test, r);
 	KUNIT_EXPECT_NE(test, r->pfn, pfn);
+	KUNIT_EXPECT_EQ(test, get_pageblock_migratetype(pfn_to_page(pfn)),
+			MIGRATE_MOVABLE);
 	KUNIT_EXPECT_EQ(test, sp_test_moving_left(pfn, &intact),
 			(unsigned int)SP_REGION_PAGES);
 	KUNIT_EXPECT_TRUE(test, intact);
