@@ -490,6 +490,24 @@ static void sp_test_as_file_page(struct kunit *test, struct page *page,
 }
 
 /*
+ * A page of the pool that only "the page cache" holds any more (the test
+ * forgot it), made to look as a secret file's page (filled with @byte)
+ * and on the LRU.
+ */
+static struct page *sp_test_file_page(struct kunit *test, int nid, u8 byte)
+{
+	struct sp_test *t = test->priv;
+	struct page *page;
+
+	page = sp_test_alloc(test, nid, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	sp_test_forget(test, t->nr - 1);
+	sp_test_as_file_page(test, page, byte);
+	lru_add_drain();
+	return page;
+}
+
+/*
  * A page that left its file stays on the LRU while it is pending, as the
  * page cache put it there (crash-dump filters drop LRU pages that are not
  * anonymous), and leaves the LRU only once it has been zeroed.  The test's
@@ -504,12 +522,8 @@ static void sp_test_pending_stays_on_lru(struct kunit *test)
 	struct folio *folio;
 	struct page *page;
 
-	page = sp_test_alloc(test, nid, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	sp_test_forget(test, 0);	/* from here on, "the page cache's" */
+	page = sp_test_file_page(test, nid, 0x3c);
 	folio = page_folio(page);
-	sp_test_as_file_page(test, page, 0x3c);
-	lru_add_drain();
 	KUNIT_ASSERT_TRUE(test, PageLRU(page));
 	KUNIT_EXPECT_TRUE(test, PageUnevictable(page));
 
@@ -637,12 +651,8 @@ static void sp_test_recycle_lru_putback(struct kunit *test)
 	struct folio *folio;
 	struct page *page;
 
-	page = sp_test_alloc(test, nid, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	sp_test_forget(test, 0);	/* from here on, "the page cache's" */
+	page = sp_test_file_page(test, nid, 0x96);
 	folio = page_folio(page);
-	sp_test_as_file_page(test, page, 0x96);
-	lru_add_drain();
 	KUNIT_ASSERT_TRUE(test, folio_test_lru(folio));
 	KUNIT_ASSERT_TRUE(test, sp_pool_release_folio(t->pool, folio));
 	folio_put(folio);	/* the page cache's reference */
