@@ -743,16 +743,25 @@ static struct page *sp_node_take_one(struct secretpool *pool,
 /* Most blocks one growth tries to take with alloc_contig_range(). */
 #define SP_PACK_TRIES	4
 
-/* Remember that the 1G range of @pfn is split.  grow_lock held. */
-static void sp_node_note_split(struct sp_nodepool *n, unsigned long pfn)
+/* Whether node @n remembers the 1G range @range as split.  grow_lock held. */
+static bool sp_node_is_split(struct sp_nodepool *n, unsigned long range)
 {
-	unsigned long range = pfn >> SP_BLOCK_ORDER;
 	unsigned int i;
 
 	lockdep_assert_held(&n->grow_lock);
 	for (i = 0; i < n->nr_split; i++)
 		if (n->split[i] == range)
-			return;
+			return true;
+	return false;
+}
+
+/* Remember that the 1G range of @pfn is split.  grow_lock held. */
+static void sp_node_note_split(struct sp_nodepool *n, unsigned long pfn)
+{
+	unsigned long range = pfn >> SP_BLOCK_ORDER;
+
+	if (sp_node_is_split(n, range))
+		return;
 	if (n->nr_split == SP_SPLIT_RANGES) {
 		memmove(&n->split[0], &n->split[1],
 			(SP_SPLIT_RANGES - 1) * sizeof(n->split[0]));
@@ -982,6 +991,9 @@ static struct page *sp_node_make_block(struct sp_nodepool *n)
 	last = (end - 1) >> SP_BLOCK_ORDER;
 	for (range = start >> SP_BLOCK_ORDER;
 	     range <= last && tries < SP_PACK_TRIES; range++) {
+		/* Looked at above. */
+		if (sp_node_is_split(n, range))
+			continue;
 		page = sp_range_take(n, range, &tries, true);
 		if (page)
 			return page;
