@@ -850,7 +850,7 @@ static int cmd_age(int argc, char **argv)
 	long long free_kb[AGE_MAX_NODES] = { 0 }, total_kb = 0;
 	const char *dir = "/tmp/sp-age";
 	long pipes = 0, piped = 0, pipes_kept = 0, asked = 0;
-	unsigned long nodes;
+	unsigned long nodes, present;
 	cpu_set_t all_cpus;
 	off_t bytes, off, start;
 	int percent = 50, stride = 16, opt, fd, node;
@@ -938,8 +938,9 @@ static int cmd_age(int argc, char **argv)
 	printf("RESULT scenario=age percent=%d kept_kb=%lld pipes=%ld pipes_kept=%ld seconds=%.1f free_kb=%lld free_2m_blocks_kb=%lld",
 	       percent, (long long)bytes / 2 / 1024, piped, pipes_kept,
 	       now() - t0, all, order9);
+	present = age_nodes();
 	for (node = 0; node < AGE_MAX_NODES; node++) {
-		if (!(age_nodes() & (1UL << node)))
+		if (!(present & (1UL << node)))
 			continue;
 		buddy_free_kb(node, &all, &order9);
 		printf(" free_2m_blocks_kb_node%d=%lld", node, order9);
